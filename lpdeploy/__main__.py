@@ -1,0 +1,3 @@
+from lpdeploy.cli import main
+
+main()

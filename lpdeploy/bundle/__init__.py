@@ -1,0 +1,1 @@
+"""Course bundles: manifests, building, signing and verifying."""

@@ -1,0 +1,248 @@
+"""The planner: a pure function from a profile and a catalog to a deployment plan."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lpdeploy.bundle.manifest import BundleManifest
+from lpdeploy.catalog import Catalog
+from lpdeploy.language import language_matches
+from lpdeploy.plan.model import (
+    BundleRef,
+    CatalogRef,
+    Plan,
+    PlanCentre,
+    PlanWarning,
+    ProfileRef,
+    SKIPPED_LISTED,
+    SkippedBundle,
+    Summary,
+    Transfer,
+)
+from lpdeploy.profile import HardwareModel, LoadedProfile, Profile
+from lpdeploy.profile.hardware import GB
+
+CANARY_FRACTION = 0.05
+BASE_SERVICES = ("portal",)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """What one kind of centre (same languages, same hardware) receives."""
+
+    bundles: list[BundleRef]
+    skipped: list[SkippedBundle]
+    skipped_count: int
+    skipped_bytes: int
+    short: int
+    """How many eligible bundles did not fit the storage."""
+    services: list[str]
+    bytes_total: int
+    budget: int
+
+
+def build_plan(
+    loaded: LoadedProfile, catalog: Catalog, hardware: dict[str, HardwareModel] | None = None
+) -> Plan:
+    """Choose, for every centre, the bundles that fit its server, best first, in waves."""
+    profile = loaded.profile
+    table = hardware if hardware is not None else profile.hardware_table()
+    latest = catalog.latest()
+    for_ages = [b for b in latest if _age_fits(profile, b)]
+    fills: dict[tuple[tuple[str, ...], str], Fill] = {}
+    waves = _waves(len(profile.centres), profile.wave_size)
+    centres = []
+    warnings = [*_language_warnings(profile, latest, for_ages)]
+    for centre, wave in zip(profile.centres, waves, strict=True):
+        languages = tuple(profile.centre_languages(centre))
+        model_name = profile.centre_hardware(centre)
+        key = (languages, model_name)
+        if key not in fills:
+            fills[key] = _fill(profile, languages, table[model_name], for_ages)
+        fill = fills[key]
+        centres.append(
+            PlanCentre(
+                id=centre.id,
+                host=centre.host,
+                wave=wave,
+                hardware=model_name,
+                storage_budget_bytes=fill.budget,
+                services=fill.services,
+                bundles=fill.bundles,
+                bytes_total=fill.bytes_total,
+                learners=centre.learners,
+                languages=list(languages),
+                timezone=profile.region.timezone,
+                skipped=fill.skipped,
+                skipped_count=fill.skipped_count,
+                skipped_bytes=fill.skipped_bytes,
+            )
+        )
+        warnings.extend(_centre_warnings(profile, centres[-1], table[model_name], fill))
+    return Plan(
+        profile=ProfileRef(name=profile.name, sha256=loaded.sha256),
+        catalog=CatalogRef(sha256=catalog.sha256),
+        summary=_summary(profile, centres, warnings, waves),
+        warnings=warnings,
+        centres=centres,
+    )
+
+
+def _age_fits(profile: Profile, bundle: BundleManifest) -> bool:
+    if not profile.age_bands or not bundle.age_bands:
+        return True
+    return bool(set(profile.age_bands) & set(bundle.age_bands))
+
+
+def _language_rank(languages: Sequence[str], bundle: BundleManifest) -> int | None:
+    ranks = [
+        index
+        for index, wanted in enumerate(languages)
+        if any(language_matches(wanted, offered) for offered in bundle.languages)
+    ]
+    return min(ranks) if ranks else None
+
+
+def _subject_rank(subjects: Sequence[str], bundle: BundleManifest) -> int:
+    offered = {s.lower() for s in bundle.subjects}
+    ranks = [index for index, subject in enumerate(subjects) if subject.lower() in offered]
+    return min(ranks) if ranks else len(subjects)
+
+
+def _fill(
+    profile: Profile,
+    languages: tuple[str, ...],
+    model: HardwareModel,
+    bundles: list[BundleManifest],
+) -> Fill:
+    """Rank the eligible bundles and take them in order while they fit the budget."""
+    ranked = []
+    skipped = []
+    for bundle in bundles:
+        rank = _language_rank(languages, bundle)
+        if rank is None:
+            continue
+        missing = [s for s in bundle.services if not model.can_run(s)]
+        if missing:
+            skipped.append(
+                _skip(bundle, f"needs {', '.join(missing)}, which this hardware cannot run")
+            )
+            continue
+        key = (rank, _subject_rank(profile.subjects, bundle), bundle.size_bytes, bundle.id)
+        ranked.append((key, bundle))
+    ranked.sort(key=lambda pair: pair[0])
+    budget = model.storage_budget_bytes()
+    left = budget
+    chosen = []
+    services = set(BASE_SERVICES)
+    for _, bundle in ranked:
+        if bundle.size_bytes <= left:
+            chosen.append(
+                BundleRef(id=bundle.id, version=bundle.version, size_bytes=bundle.size_bytes)
+            )
+            services.update(bundle.services)
+            left -= bundle.size_bytes
+        else:
+            skipped.append(_skip(bundle, f"does not fit: {_gb(left)} left of the budget"))
+    return Fill(
+        bundles=chosen,
+        skipped=skipped[:SKIPPED_LISTED],
+        skipped_count=len(skipped),
+        skipped_bytes=sum(s.size_bytes for s in skipped),
+        short=sum(1 for s in skipped if s.reason.startswith("does not fit")),
+        services=sorted(services),
+        bytes_total=budget - left,
+        budget=budget,
+    )
+
+
+def _skip(bundle: BundleManifest, reason: str) -> SkippedBundle:
+    return SkippedBundle(
+        id=bundle.id, version=bundle.version, size_bytes=bundle.size_bytes, reason=reason
+    )
+
+
+def _waves(count: int, wave_size: int) -> list[int]:
+    """Wave 1 is the canary (one centre or 5%, whichever is larger); then waves of wave_size."""
+    canary = min(count, max(1, math.ceil(count * CANARY_FRACTION)))
+    return [1] * canary + [2 + i // wave_size for i in range(count - canary)]
+
+
+def _language_warnings(
+    profile: Profile, latest: list[BundleManifest], for_ages: list[BundleManifest]
+) -> Iterable[PlanWarning]:
+    for language in profile.languages:
+        if not any(_language_rank([language], b) is not None for b in latest):
+            yield PlanWarning(
+                code="unreachable-language",
+                language=language,
+                message=f"no bundle in the catalog is in '{language}'",
+            )
+            continue
+        own = [b for b in for_ages if _language_rank([language], b) is not None]
+        for subject in profile.subjects:
+            if not any(_subject_rank([subject], b) == 0 for b in own):
+                yield PlanWarning(
+                    code="coverage-gap",
+                    language=language,
+                    subject=subject,
+                    message=(
+                        f"no bundle covers {subject} in '{language}' for the profile's age bands"
+                    ),
+                )
+
+
+def _centre_warnings(
+    profile: Profile, centre: PlanCentre, model: HardwareModel, fill: Fill
+) -> Iterable[PlanWarning]:
+    if fill.short:
+        yield PlanWarning(
+            code="storage-short",
+            centre=centre.id,
+            message=(
+                f"{fill.short} eligible bundles do not fit the "
+                f"{_gb(fill.budget)} budget of {centre.hardware}"
+            ),
+        )
+    per_shift = math.ceil(centre.learners / profile.shifts)
+    if per_shift > model.wifi_clients:
+        points = math.ceil(per_shift / model.wifi_clients) if model.wifi_clients else None
+        need = f"{points} access points" if points else "external access points"
+        yield PlanWarning(
+            code="wifi-capacity",
+            centre=centre.id,
+            message=(
+                f"{per_shift} learners per shift, but {centre.hardware} serves "
+                f"{model.wifi_clients} Wi-Fi clients: needs {need}"
+            ),
+        )
+
+
+def _summary(
+    profile: Profile, centres: list[PlanCentre], warnings: list[PlanWarning], waves: list[int]
+) -> Summary:
+    unique = {(b.id, b.version): b.size_bytes for c in centres for b in c.bundles}
+    total = sum(c.bytes_total for c in centres)
+    offline = profile.connectivity == "offline"
+    seconds = None
+    if not offline and profile.bandwidth_kbps > 0:
+        seconds = round(total * 8 / (profile.bandwidth_kbps * 1000), 1)
+    return Summary(
+        centres=len(centres),
+        learners=sum(c.learners for c in centres),
+        waves=max(waves),
+        bundles_unique=len(unique),
+        bytes_total=total,
+        bytes_unique=sum(unique.values()),
+        transfer=Transfer(
+            method="field-kit" if offline else "network", bytes=total, seconds=seconds
+        ),
+        warnings=dict(sorted(Counter(w.code for w in warnings).items())),
+    )
+
+
+def _gb(size: int) -> str:
+    return f"{size / GB:.1f} GB"

@@ -1,0 +1,97 @@
+"""The deployment plan (CONTRACT.md): what goes to which centre, in which wave."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+
+SCHEMA_VERSION: Literal[1] = 1
+SKIPPED_LISTED = 25
+WarningCode = Literal["coverage-gap", "storage-short", "wifi-capacity", "unreachable-language"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BundleRef(Frozen):
+    id: str
+    version: str
+    size_bytes: int = Field(ge=0)
+
+
+class SkippedBundle(BundleRef):
+    reason: str
+
+
+class PlanWarning(Frozen):
+    code: WarningCode
+    message: str
+    centre: str | None = None
+    language: str | None = None
+    subject: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_what_applies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class PlanCentre(Frozen):
+    id: str
+    host: str | None
+    wave: int = Field(ge=1)
+    hardware: str
+    storage_budget_bytes: int = Field(ge=0)
+    services: list[str]
+    bundles: list[BundleRef]
+    bytes_total: int = Field(ge=0)
+    learners: int = Field(gt=0)
+    languages: list[str]
+    timezone: str
+    skipped: list[SkippedBundle] = []
+    """The best-ranked bundles left out, at most SKIPPED_LISTED; all are counted below."""
+    skipped_count: int = Field(default=0, ge=0)
+    skipped_bytes: int = Field(default=0, ge=0)
+
+
+class Transfer(Frozen):
+    method: Literal["network", "field-kit"]
+    bytes: int = Field(ge=0)
+    seconds: float | None = None
+
+
+class Summary(Frozen):
+    centres: int
+    learners: int
+    waves: int
+    bundles_unique: int
+    bytes_total: int
+    bytes_unique: int
+    transfer: Transfer
+    warnings: dict[str, int]
+
+
+class ProfileRef(Frozen):
+    name: str
+    sha256: str
+
+
+class CatalogRef(Frozen):
+    sha256: str
+
+
+class Plan(Frozen):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    profile: ProfileRef
+    catalog: CatalogRef
+    summary: Summary
+    warnings: list[PlanWarning]
+    centres: list[PlanCentre]

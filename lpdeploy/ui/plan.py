@@ -1,0 +1,68 @@
+"""Rendering of plans and plan differences."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from lpdeploy.plan import Plan
+from lpdeploy.plan.diff import PlanDiff
+from lpdeploy.ui.console import out, size
+
+
+def show_plan(plan: Plan) -> None:
+    summary = plan.summary
+    out.print(
+        f"[bold]Plan for {plan.profile.name}[/]: {summary.centres} centres, "
+        f"{summary.learners} learners, {summary.waves} waves"
+    )
+    transfer = summary.transfer
+    how = "by field kit" if transfer.method == "field-kit" else "over the network"
+    eta = f", about {_duration(transfer.seconds)}" if transfer.seconds is not None else ""
+    out.print(
+        f"  {summary.bundles_unique} distinct bundles ({size(summary.bytes_unique)}); "
+        f"{size(transfer.bytes)} to deliver {how}{eta}"
+    )
+    table = Table(
+        "wave", "centre", "hardware", "learners", "bundles", "used / budget", "not fitted"
+    )
+    for centre in plan.centres:
+        table.add_row(
+            str(centre.wave),
+            centre.id,
+            centre.hardware,
+            str(centre.learners),
+            str(len(centre.bundles)) if centre.bundles else "[red]none[/]",
+            f"{size(centre.bytes_total)} / {size(centre.storage_budget_bytes)}",
+            str(len(centre.skipped)) if centre.skipped else "",
+        )
+    out.print(table)
+    if plan.warnings:
+        out.print(f"[bold yellow]{len(plan.warnings)} warnings[/]")
+        for warning in plan.warnings:
+            where = f" {warning.centre}:" if warning.centre else ""
+            out.print(f"  [yellow]{warning.code}[/]{where} {warning.message}")
+
+
+def show_diff(diff: PlanDiff) -> None:
+    if diff.empty:
+        out.print("The plans deliver the same bundles to the same centres.")
+        return
+    for cid in diff.centres_added:
+        out.print(f"[green]+ centre {cid}[/]")
+    for cid in diff.centres_removed:
+        out.print(f"[red]- centre {cid}[/]")
+    for change in diff.centres_changed:
+        out.print(f"[bold]~ centre {change.id}[/]")
+        for bid in change.bundles_added:
+            out.print(f"    [green]+ {bid}[/]")
+        for bid in change.bundles_removed:
+            out.print(f"    [red]- {bid}[/]")
+        for update in change.bundles_updated:
+            out.print(f"    ~ {update.id} {update.old} -> {update.new}")
+        for moved in change.moved:
+            out.print(f"    ~ {moved}")
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60} min" if hours else f"{max(1, rest // 60)} min"

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lpdeploy.bundle.manifest import BundleManifest
+from lpdeploy.catalog import Catalog, load_catalog
+from lpdeploy.output import canonical_json
+from lpdeploy.plan import Plan, build_plan
+from lpdeploy.plan.build import _waves
+from lpdeploy.profile import HardwareModel, LoadedProfile, Profile, load_profile
+
+GOLDEN = Path(__file__).parents[2] / "fixtures" / "golden" / "small-plan.json"
+
+
+@pytest.fixture(name="plan")
+def fixture_plan(fixtures: Path) -> Plan:
+    profile = load_profile(fixtures / "profiles" / "small.yaml")
+    return build_plan(profile, load_catalog(fixtures / "catalog.json"))
+
+
+def test_golden_plan(plan: Plan) -> None:
+    """Regenerate with: lpdeploy plan tests/fixtures/profiles/small.yaml
+    --catalog tests/fixtures/catalog.json --out tests/fixtures/golden/small-plan.json"""
+    assert canonical_json(plan) == GOLDEN.read_bytes()
+
+
+def test_plan_is_deterministic(fixtures: Path, plan: Plan) -> None:
+    again = build_plan(
+        load_profile(fixtures / "profiles" / "small.yaml"), load_catalog(fixtures / "catalog.json")
+    )
+    assert canonical_json(again) == canonical_json(plan)
+
+
+def test_every_warning_code_is_produced(plan: Plan) -> None:
+    codes = {w.code for w in plan.warnings}
+    assert codes == {"coverage-gap", "storage-short", "wifi-capacity", "unreachable-language"}
+    unreachable = [w for w in plan.warnings if w.code == "unreachable-language"]
+    assert [w.language for w in unreachable] == ["ckb"]
+    gaps = {(w.language, w.subject) for w in plan.warnings if w.code == "coverage-gap"}
+    assert gaps == {("rhg", "wellbeing"), ("my", "literacy"), ("my", "wellbeing")}
+    wifi = {w.centre: w.message for w in plan.warnings if w.code == "wifi-capacity"}
+    assert "needs 3 access points" in wifi["lc-01"]
+    assert "lc-03" not in wifi
+
+
+def test_budget_never_exceeded(plan: Plan) -> None:
+    for centre in plan.centres:
+        assert centre.bytes_total == sum(b.size_bytes for b in centre.bundles)
+        assert centre.bytes_total <= centre.storage_budget_bytes
+
+
+def test_ranked_by_language_priority_then_subject(plan: Plan) -> None:
+    first = plan.centres[0]
+    assert [b.id for b in first.bundles][:3] == [
+        "rhg-literacy-basics",
+        "rhg-numeracy-1",
+        "my-numeracy",
+    ]
+
+
+def test_only_latest_version_and_age_band_filter(plan: Plan) -> None:
+    ids = [(b.id, b.version) for c in plan.centres for b in c.bundles]
+    assert ("my-numeracy", "0.9.0") not in ids
+    assert all(bid != "en-adult-literacy" for bid, _ in ids)
+
+
+def test_hardware_that_cannot_run_a_service_skips_its_bundles(plan: Plan) -> None:
+    tiny = next(c for c in plan.centres if c.id == "lc-02")
+    reasons = {s.id: s.reason for s in tiny.skipped}
+    assert "kolibri" in reasons["en-khan-maths"]
+    assert reasons["en-wikipedia-schools"].startswith("does not fit")
+    assert "kolibri" not in tiny.services
+
+
+def test_centre_language_override(plan: Plan) -> None:
+    third = next(c for c in plan.centres if c.id == "lc-03")
+    assert not any(b.id.startswith("rhg") for b in third.bundles)
+    assert third.languages == ["my", "en"]
+
+
+def test_transfer_estimate(plan: Plan) -> None:
+    transfer = plan.summary.transfer
+    assert transfer.method == "network"
+    assert transfer.seconds == pytest.approx(transfer.bytes * 8 / 1_000_000, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "expected"),
+    [
+        (1, 20, [1]),
+        (3, 20, [1, 2, 2]),
+        (40, 20, [1, 1] + [2] * 20 + [3] * 18),
+        (5, 2, [1, 2, 2, 3, 3]),
+    ],
+)
+def test_waves(count: int, size: int, expected: list[int]) -> None:
+    assert _waves(count, size) == expected
+
+
+def _profile(storage_gb: float, centres: int) -> LoadedProfile:
+    profile = Profile.model_validate(
+        {
+            "name": "prop",
+            "region": {"country": "BD"},
+            "languages": ["en", "fr"],
+            "connectivity": "offline",
+            "hardware": "box",
+            "hardware_models": {
+                "box": {"storage_gb": storage_gb, "ram_gb": 4, "wifi_clients": 20, "reserve_gb": 1}
+            },
+            "centres": [{"id": f"c-{i}", "learners": 10} for i in range(centres)],
+        }
+    )
+    return LoadedProfile(profile=profile, path="prop.yaml", sha256="0" * 64)
+
+
+def _bundle(index: int, size: int, language: str) -> BundleManifest:
+    return BundleManifest.model_validate(
+        {
+            "schema_version": 1,
+            "id": f"b-{index}",
+            "version": "1",
+            "title": "t",
+            "kind": "html",
+            "languages": [language],
+            "licence": "CC0",
+            "size_bytes": size,
+            "files": [],
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    storage=st.floats(min_value=1.5, max_value=50),
+    sizes=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=20 * 10**9), st.sampled_from(["en", "fr", "ar"])
+        ),
+        max_size=30,
+    ),
+    centres=st.integers(min_value=1, max_value=5),
+)
+def test_property_budget_never_exceeded(
+    storage: float, sizes: list[tuple[int, str]], centres: int
+) -> None:
+    bundles = tuple(_bundle(i, size, lang) for i, (size, lang) in enumerate(sizes))
+    catalog = Catalog(root=Path(), bundles=bundles, sha256="c", folders={})
+    model = HardwareModel(storage_gb=storage, ram_gb=4, wifi_clients=20, reserve_gb=1)
+    plan = build_plan(_profile(storage, centres), catalog)
+    for centre in plan.centres:
+        assert centre.storage_budget_bytes == model.storage_budget_bytes()
+        assert centre.bytes_total <= centre.storage_budget_bytes
+        planned = {b.id for b in centre.bundles} | {s.id for s in centre.skipped}
+        eligible = {b.id for b in bundles if b.languages[0] in ("en", "fr")}
+        assert planned == eligible
