@@ -7,6 +7,7 @@ Prints plan/load at 3,400 centres (target <= 2.0) and how plan time grows with c
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import tempfile
@@ -15,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import write_inputs  # noqa: E402
+from synthetic import write_inputs
 
-from lpdeploy.catalog import load_catalog  # noqa: E402
-from lpdeploy.output import canonical_json  # noqa: E402
-from lpdeploy.plan import build_plan  # noqa: E402
-from lpdeploy.profile import load_profile  # noqa: E402
+from lpdeploy.catalog import load_catalog
+from lpdeploy.output import canonical_json
+from lpdeploy.plan import build_plan
+from lpdeploy.profile import load_profile
 
 BUNDLES = 13_529
 SIZES = tuple(int(a) for a in sys.argv[1:]) or (340, 3_400, 34_000)
@@ -52,24 +53,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = [measure(Path(tmp), centres) for centres in SIZES]
     for run in runs:
-        print(
-            f"{run['centres']:>6} centres: load {run['load_s']:.2f} s, plan {run['plan_s']:.2f} s "
-            f"(plan/load {run['plan_s'] / run['load_s']:.2f}), {run['bundle_entries']} bundle entries"
-            + (
-                f", JSON {run['plan_bytes'] / 1e6:.0f} MB written in {run['serialize_s']:.2f} s"
-                if "serialize_s" in run
-                else ""
-            )
+        line = (
+            f"{run['centres']:>6} centres: load {run['load_s']:.2f} s, plan {run['plan_s']:.2f} s"
+            f" (plan/load {run['plan_s'] / run['load_s']:.2f}), {run['bundle_entries']} entries"
         )
+        if "serialize_s" in run:
+            line += f", JSON {run['plan_bytes'] / 1e6:.0f} MB written in {run['serialize_s']:.2f} s"
+        print(line)
     base = next(r for r in runs if r["centres"] == 3_400)
     ratio = base["plan_s"] / base["load_s"]
     growth = [
         round((b["plan_s"] / a["plan_s"]) / (b["centres"] / a["centres"]), 2)
-        for a, b in zip(runs, runs[1:], strict=False)
+        for a, b in itertools.pairwise(runs)
     ]
     print(f"plan/load at 3,400 centres: {ratio:.2f} (target <= 2.0)")
     print(f"plan time growth per 10x centres, relative to linear: {growth}")
-    print(json.dumps({"bench": "plan_scale", "ratio": round(ratio, 3), "growth": growth, "runs": runs}))
+    print(
+        json.dumps(
+            {"bench": "plan_scale", "ratio": round(ratio, 3), "growth": growth, "runs": runs}
+        )
+    )
 
 
 if __name__ == "__main__":

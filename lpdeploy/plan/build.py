@@ -11,13 +11,13 @@ from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.catalog import Catalog
 from lpdeploy.language import language_matches
 from lpdeploy.plan.model import (
+    SKIPPED_LISTED,
     BundleRef,
     CatalogRef,
     Plan,
     PlanCentre,
     PlanWarning,
     ProfileRef,
-    SKIPPED_LISTED,
     SkippedBundle,
     Summary,
     Transfer,
