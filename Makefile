@@ -6,20 +6,25 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv zim-tools kiwix-tools
 PROFILE ?= examples/profiles/coxs-bazar.yaml
 
-.PHONY: demo test lint unit setup apt clean
+.PHONY: demo test lint setup apt bundles clean
 
 demo: setup
 	$(BIN)/lpdeploy profile validate $(PROFILE)
-	$(BIN)/lpdeploy plan $(PROFILE) --catalog tests/fixtures/catalog.json --out build/demo-plan.json
+	$(BIN)/lpdeploy catalog list
+	$(BIN)/lpdeploy plan $(PROFILE) --out build/demo-plan.json
 	$(BIN)/lpdeploy plan show build/demo-plan.json
+
+# Rebuild the sample bundles whose sources changed (needs zim-tools), signed with the demo key.
+bundles: setup
+	$(BIN)/python tools/build_bundles.py
 
 test: setup lint
 	NO_COLOR=1 $(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff check lpdeploy tests bench
-	$(BIN)/ruff format --check lpdeploy tests bench
-	$(BIN)/mypy lpdeploy tests bench
+	$(BIN)/ruff check lpdeploy tests bench tools
+	$(BIN)/ruff format --check lpdeploy tests bench tools
+	$(BIN)/mypy lpdeploy tests bench tools
 
 setup: apt $(VENV)/.installed
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lpdeploy.profile.model import AgeBand, LanguageTag, Slug
 
@@ -16,12 +15,26 @@ SHA256 = r"^[0-9a-f]{64}$"
 VERSION = r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$"
 
 
+_NOT_RELATIVE = re.compile(r"[/~]|$")
+_CONTROL = re.compile(r"[\x00-\x1f\\]")
+_DOT_PARTS = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
+
+
+def unsafe_path(path: str) -> str | None:
+    """Why a manifest path could reach outside content/, or None when it is safe."""
+    if _NOT_RELATIVE.match(path):
+        return "is not a relative path inside content/"
+    if _CONTROL.search(path):
+        return "has a backslash or a control character"
+    if _DOT_PARTS.search(path):
+        return "has a '..', '.' or empty part"
+    return None
+
+
 def _check_relative(path: str) -> str:
-    pure = PurePosixPath(path)
-    if not path or pure.is_absolute() or "\\" in path or path.startswith("~"):
-        raise ValueError(f"'{path}' must be a relative path inside content/")
-    if any(part in ("..", ".", "") for part in path.split("/")):
-        raise ValueError(f"'{path}' must not contain '..', '.' or empty parts")
+    reason = unsafe_path(path)
+    if reason:
+        raise ValueError(f"'{path}' {reason}")
     return path
 
 
@@ -56,17 +69,18 @@ class BundleManifest(BundleMeta):
     size_bytes: int = Field(ge=0)
     files: list[FileEntry]
 
-    @model_validator(mode="after")
-    def _files_consistent(self) -> BundleManifest:
+    def inconsistencies(self) -> list[str]:
+        """What is wrong between the file list and the totals (empty when all agrees)."""
+        found = []
         paths = [f.path for f in self.files]
         if paths != sorted(paths):
-            raise ValueError("files must be sorted by path")
+            found.append("files are not sorted by path")
         if len(set(paths)) != len(paths):
-            raise ValueError("files lists a path more than once")
+            found.append("files lists a path more than once")
         total = sum(f.size for f in self.files)
-        if self.files and total != self.size_bytes:
-            raise ValueError(f"size_bytes is {self.size_bytes} but the files add up to {total}")
-        return self
+        if total != self.size_bytes:
+            found.append(f"size_bytes is {self.size_bytes} but the files add up to {total}")
+        return found
 
     @property
     def name(self) -> str:

@@ -13,6 +13,7 @@ from lpdeploy.bundle.manifest import BundleManifest, version_key
 from lpdeploy.document import load_json, validate
 from lpdeploy.errors import InputError
 from lpdeploy.language import language_matches
+from lpdeploy.output import canonical_json, write_atomic
 
 INDEX_NAME = "catalog.json"
 MANIFEST_NAME = "bundle.json"
@@ -62,6 +63,17 @@ def _load_index(path: Path) -> Catalog:
     _refuse_duplicates(index.bundles, str(path))
     bundles = tuple(sorted(index.bundles, key=lambda b: (b.id, version_key(b.version))))
     return Catalog(root=path.parent, bundles=bundles, sha256=digest, folders={})
+
+
+def write_index(root: Path) -> Path:
+    """Scan the bundles under `root` and write their manifests to `root/catalog.json`."""
+    if not root.is_dir():
+        raise InputError.single(str(root), "not a folder")
+    catalog = _scan(root)
+    index = {"schema_version": 1, "bundles": [b.model_dump(mode="json") for b in catalog.bundles]}
+    path = root / INDEX_NAME
+    write_atomic(path, canonical_json(index))
+    return path
 
 
 def _scan(root: Path) -> Catalog:

@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from lpdeploy.cli import catalog, plan, profile
+from lpdeploy.cli import bundle, catalog, keys, plan, profile
 from lpdeploy.errors import RC, InputError, LpdeployError
 from lpdeploy.ui.console import err, print_json
 
@@ -55,6 +55,8 @@ app = typer.Typer(
 app.add_typer(profile.app, name="profile")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(plan.app, name="plan")
+app.add_typer(keys.app, name="keys")
+app.add_typer(bundle.app, name="bundle")
 
 
 def main() -> None:

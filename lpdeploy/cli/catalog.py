@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lpdeploy.catalog import load_catalog
-from lpdeploy.catalog.load import matches
+from lpdeploy.catalog.load import matches, write_index
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
 from lpdeploy.ui.catalog import show_catalog
-from lpdeploy.ui.console import print_json
+from lpdeploy.ui.console import out, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Look into catalogs of course bundles.")
 
@@ -35,3 +36,17 @@ def list_bundles(
         )
     else:
         show_catalog(bundles)
+
+
+@app.command()
+def index(
+    folder: Annotated[Path, typer.Argument(help="Catalog folder to index.", show_default=False)],
+    json: Json = False,
+) -> None:
+    """Write FOLDER/catalog.json, the manifests of every bundle under FOLDER."""
+    path = write_index(folder)
+    bundles = len(load_catalog(path).bundles)
+    if json:
+        print_json({"catalog": str(path), "bundles": bundles})
+    else:
+        out.print(f"{path}: {bundles} bundles")

@@ -1,0 +1,1 @@
+ed25519 SHA256:obph4Ffo36KsTSiQ J9u7UydBkX51a2dhL56sVbJ7jLr4of1G/iBDtwrvDhXTfw5NQxIctyD374m1dNkdUs1ieKNkdjGWNPxfed65CQ==

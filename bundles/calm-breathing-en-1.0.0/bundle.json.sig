@@ -1,0 +1,1 @@
+ed25519 SHA256:obph4Ffo36KsTSiQ YnxrRniE0/ZXhFUHwjK8SkTSQvepzQzETRuIje1Qz4pOY6WwGrwpKRujxXk6ruguC5KjNdtph4MuZuk2HvliBg==
