@@ -1,0 +1,109 @@
+"""`lpdeploy lab up|down|status|cut|heal|stop|start`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lpdeploy.cli.options import Json
+from lpdeploy.errors import InputError
+from lpdeploy.lab.fleet import Lab
+from lpdeploy.lab.state import LabState
+from lpdeploy.plan.load import load_plan
+from lpdeploy.ui.console import err, out, print_json
+from lpdeploy.ui.lab import show_lab
+
+app = typer.Typer(no_args_is_help=True, help="A local fleet of real Debian servers to rehearse on.")
+
+LabName = Annotated[
+    str,
+    typer.Option("--lab", envvar="LPDEPLOY_LAB", help="Name of the lab (several can coexist)."),
+]
+Host = Annotated[str, typer.Argument(help="Lab server (centre id).", show_default=False)]
+
+
+def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
+    hosts = state.hosts if state else []
+    return {
+        "lab": lab.name,
+        "up": state is not None,
+        "bridge": state.bridge if state else None,
+        "gateway": state.gateway if state else None,
+        "inventory": str(lab.inventory),
+        "known_hosts": str(lab.known_hosts),
+        "key": str(lab.key),
+        "hosts": [
+            {"id": h.id, "address": h.address, "status": h.status, "cut": h.cut, "pid": h.pid}
+            for h in hosts
+        ],
+    }
+
+
+@app.command()
+def up(
+    centres: Annotated[
+        int | None, typer.Option(min=1, max=200, help="Servers centre-01...")
+    ] = None,
+    plan: Annotated[Path | None, typer.Option(help="One server per centre of this plan.")] = None,
+    lab: LabName = "main",
+    json: Json = False,
+) -> None:
+    """Bring the lab to this many servers, booted and answering SSH (default 3)."""
+    if centres is not None and plan is not None:
+        raise InputError.single("--plan", "give --centres or --plan, not both")
+    if plan is not None:
+        names = [centre.id for centre in load_plan(plan).centres]
+    else:
+        names = [f"centre-{i:02d}" for i in range(1, (centres or 3) + 1)]
+    fleet = Lab(lab)
+    err.print(f"bringing lab '{lab}' to {len(names)} servers...")
+    state = fleet.up(names)
+    if json:
+        print_json(lab_document(fleet, state))
+    else:
+        show_lab(lab_document(fleet, state), stream=err)
+        out.print(str(fleet.inventory))
+
+
+@app.command()
+def down(lab: LabName = "main") -> None:
+    """Stop every server and remove everything the lab made."""
+    Lab(lab).down()
+    err.print(f"lab '{lab}' is down")
+
+
+@app.command()
+def status(lab: LabName = "main", json: Json = False) -> None:
+    """The lab's servers, addresses and inventory."""
+    fleet = Lab(lab)
+    document = lab_document(fleet, fleet.status())
+    if json:
+        print_json(document)
+    else:
+        show_lab(document, stream=out)
+
+
+@app.command()
+def cut(host: Host, lab: LabName = "main") -> None:
+    """Take a server's network link down."""
+    Lab(lab).cut(host)
+
+
+@app.command()
+def heal(host: Host, lab: LabName = "main") -> None:
+    """Bring a server's network link back up."""
+    Lab(lab).heal(host)
+
+
+@app.command()
+def stop(host: Host, lab: LabName = "main") -> None:
+    """Power a server off."""
+    Lab(lab).stop(host)
+
+
+@app.command()
+def start(host: Host, lab: LabName = "main") -> None:
+    """Boot a stopped server again and wait until it answers."""
+    Lab(lab).start(host)

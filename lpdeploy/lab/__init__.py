@@ -1,0 +1,1 @@
+"""The lab fleet: real Debian servers with systemd, booted on this machine to rehearse on."""

@@ -1,0 +1,139 @@
+"""The base root filesystem every lab server boots from, built once with debootstrap.
+
+Cached under a folder keyed by a hash of what defines it; a zstd archive beside it lets a
+machine whose cache survived restore it in seconds instead of building it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+from lpdeploy.lab.system import LabError, run
+from lpdeploy.output import write_atomic
+
+RELEASE = "bookworm"
+INCLUDE = (
+    "systemd",
+    "systemd-sysv",
+    "openssh-server",
+    "python3",
+    "python3-apt",
+    "dbus",
+    "iproute2",
+)
+RECIPE = 1
+"""Raise when the steps below change, so that cached bases are rebuilt."""
+
+SSHD_CONFIG = """\
+# lpdeploy lab: keys only, one ed25519 host key made at first boot.
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+HostKey /etc/ssh/ssh_host_ed25519_key
+"""
+HOSTKEY_UNIT = """\
+[Unit]
+Description=Make this server's SSH host key on first boot
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror this machine's own apt sources use for the release."""
+    for path in sorted((sources / "sources.list.d").glob("*.sources")):
+        for stanza in path.read_text(encoding="utf-8").split("\n\n"):
+            fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.+)$", stanza, re.MULTILINE))
+            if (
+                "deb" in fields.get("Types", "").split()
+                and RELEASE in fields.get("Suites", "").split()
+            ):
+                return str(fields["URIs"].split()[0])
+    legacy = sources / "sources.list"
+    if legacy.exists():
+        for line in legacy.read_text(encoding="utf-8").splitlines():
+            match = re.match(rf"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+{RELEASE}\s", line)
+            if match:
+                return match.group(1)
+    raise LabError(f"no apt source for Debian {RELEASE} in {sources}: the lab builds from it")
+
+
+def base_key() -> str:
+    recipe = {
+        "release": RELEASE,
+        "include": INCLUDE,
+        "recipe": RECIPE,
+        "sshd": SSHD_CONFIG,
+        "unit": HOSTKEY_UNIT,
+        "arch": run(["dpkg", "--print-architecture"]).strip(),
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def ensure_base(cache: Path) -> Path:
+    """The base root filesystem, from the cache, its archive, or a new debootstrap."""
+    key = base_key()
+    root = cache / f"base-{key}"
+    archive = cache / f"base-{key}.tar.zst"
+    if (root / ".complete").exists():
+        return root
+    cache.mkdir(parents=True, exist_ok=True)
+    stage = cache / f".base-{key}.partial"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    if archive.exists():
+        run(
+            ["tar", "--zstd", "-xpf", str(archive), "-C", str(stage), "--numeric-owner"],
+            timeout=300,
+        )
+    else:
+        _debootstrap(stage)
+        tmp_archive = archive.with_suffix(".partial")
+        run(["tar", "--zstd", "-cpf", str(tmp_archive), "-C", str(stage), "--numeric-owner", "."],
+            timeout=600)  # fmt: skip
+        tmp_archive.rename(archive)
+    shutil.rmtree(root, ignore_errors=True)
+    (stage / ".complete").write_text(key + "\n")
+    stage.rename(root)
+    return root
+
+
+def _debootstrap(target: Path) -> None:
+    mirror = apt_mirror()
+    run(
+        ["debootstrap", "--variant=minbase", f"--include={','.join(INCLUDE)}", RELEASE,
+         str(target), mirror],
+        timeout=1200,
+    )  # fmt: skip
+    _configure(target)
+
+
+def _configure(root: Path) -> None:
+    """Make the tree a lab server: no host keys yet, key-only SSH, no apt source, no cache."""
+    for key in (root / "etc" / "ssh").glob("ssh_host_*"):
+        key.unlink()
+    write_atomic(root / "etc" / "ssh" / "sshd_config.d" / "lab.conf", SSHD_CONFIG.encode())
+    units = root / "etc" / "systemd" / "system"
+    write_atomic(units / "lab-hostkeys.service", HOSTKEY_UNIT.encode())
+    wants = units / "multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    (wants / "lab-hostkeys.service").symlink_to("../lab-hostkeys.service")
+    (root / "etc" / "machine-id").write_text("")
+    (root / "etc" / "apt" / "sources.list").unlink(missing_ok=True)
+    for path in (root / "etc" / "apt" / "sources.list.d").glob("*"):
+        path.unlink()
+    for folder in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for path in (root / folder).glob("*"):
+            if path.is_file():
+                path.unlink()

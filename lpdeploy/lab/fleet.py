@@ -1,0 +1,418 @@
+"""The lab fleet: create, boot, wait for, fault and remove lab servers, from a state file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import uuid
+import zlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from lpdeploy.errors import InputError, NotRightError
+from lpdeploy.lab import network
+from lpdeploy.lab.base import ensure_base
+from lpdeploy.lab.state import HostState, LabState, load_state, save_state
+from lpdeploy.lab.system import LabError, require_lab_tools, run
+
+LAB_ROOT = Path(os.environ.get("LPDEPLOY_LAB_DIR", "/var/lib/lpdeploy/lab"))
+CACHE = Path(os.environ.get("LPDEPLOY_CACHE", "/var/cache/lpdeploy")) / "lab"
+LAUNCHER = Path(__file__).with_name("launcher.sh")
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
+INOTIFY = Path("/proc/sys/fs/inotify/max_user_instances")
+BOOT_TIMEOUT = 120.0
+STOP_TIMEOUT = 20.0
+SUBNETS = {"main": "10.77.0", "test": "10.78.0"}
+"""Other lab names get 10.N.0.0/24 with N from 100 to 199, derived from the name."""
+
+
+@dataclass(frozen=True)
+class BootResult:
+    host: str
+    ok: bool
+    detail: str
+
+
+class Lab:
+    """One named lab: its servers, bridge, key, known_hosts and inventory."""
+
+    def __init__(self, name: str = "main", root: Path | None = None, cache: Path | None = None):
+        if not name.isalnum() or len(name) > 8 or not name.islower():
+            raise InputError.single(name, "a lab name is 1-8 lowercase letters or digits", "--lab")
+        self.name = name
+        self.dir = (root or LAB_ROOT) / name
+        self.cache = cache or CACHE
+        self.state_file = self.dir / "state.json"
+        self.key = self.dir / "id_ed25519"
+        self.known_hosts = self.dir / "known_hosts"
+        self.inventory = self.dir / "inventory.yml"
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        """Launchers this process started, reaped when they stop (others PID 1 reaps)."""
+
+    # -- what the CLI and the tests call ------------------------------------------------
+
+    def up(self, names: list[str]) -> LabState:
+        """Make the lab hold exactly these servers, booted and answering SSH."""
+        require_lab_tools()
+        state = self._load() or LabState(
+            name=self.name, subnet=subnet_of(self.name), bridge=f"lpdbr-{self.name}"
+        )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state.base = str(ensure_base(self.cache))
+        self._ensure_key()
+        network.ensure_bridge(state.bridge, state.gateway)
+        self._save(state)
+        for host in [h for h in state.hosts if h.id not in names]:
+            self._destroy(state, host)
+        self._tune_inotify(state, len(names))
+        for name in names:
+            host = state.host(name) or self._create(state, name)
+            if host.status != "running":
+                self._start(state, host)
+        results = self._wait(state, [h for h in state.hosts])
+        self._write_inventory(state)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            lines = "".join(f"\n  {r.host}: {r.detail}" for r in failed)
+            raise NotRightError(f"{len(failed)} lab servers did not come up:{lines}")
+        return state
+
+    def down(self) -> None:
+        """Stop and remove everything the state file says the lab made."""
+        state = self._load()
+        if state is None:
+            return
+        if os.geteuid() != 0:
+            require_lab_tools()
+        for host in list(state.hosts):
+            self._destroy(state, host)
+        network.remove_bridge(state.bridge)
+        if state.inotify_restore is not None:
+            INOTIFY.write_text(f"{state.inotify_restore}\n")
+        for path in (
+            self.state_file,
+            self.known_hosts,
+            self.inventory,
+            self.key,
+            self.key.with_suffix(".pub"),
+        ):
+            path.unlink(missing_ok=True)
+        for cgroup in self._lab_cgroups():
+            _remove_cgroup_tree(cgroup)
+        for folder in (self.dir / "hosts", self.dir):
+            if folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+
+    def status(self) -> LabState | None:
+        state = self._load()
+        if state is not None:
+            for host in state.hosts:
+                if host.status == "running" and not _alive(host.pid):
+                    host.status = "stopped"
+        return state
+
+    def cut(self, host_id: str) -> None:
+        state, host = self._existing(host_id)
+        network.set_link(host.veth, up=False)
+        host.cut = True
+        self._save(state)
+
+    def heal(self, host_id: str) -> None:
+        state, host = self._existing(host_id)
+        network.set_link(host.veth, up=True)
+        host.cut = False
+        self._save(state)
+
+    def stop(self, host_id: str) -> None:
+        state, host = self._existing(host_id)
+        self._stop(host)
+        host.status = "stopped"
+        self._save(state)
+
+    def start(self, host_id: str) -> None:
+        state, host = self._existing(host_id)
+        if host.status != "running":
+            self._start(state, host)
+        failed = [r for r in self._wait(state, [host]) if not r.ok]
+        if failed:
+            raise NotRightError(f"{host_id} did not come up: {failed[0].detail}")
+
+    def ssh_command(self, host: HostState, *command: str) -> list[str]:
+        """An ssh command line to a lab server that checks its host key."""
+        return [
+            "ssh", "-i", str(self.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "ConnectTimeout=3",
+            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR",
+            f"root@{host.address}", *command,
+        ]  # fmt: skip
+
+    def host_dir(self, host_id: str) -> Path:
+        return self.dir / "hosts" / host_id
+
+    # -- one server ---------------------------------------------------------------------
+
+    def _create(self, state: LabState, name: str) -> HostState:
+        used = {h.index for h in state.hosts}
+        index = next(i for i in range(1, 240) if i not in used)
+        host = HostState(
+            id=name,
+            index=index,
+            address=f"{state.subnet}.{10 + index}",
+            netns=f"lpd-{self.name}-{index}",
+            veth=f"lpd{self.name}{index}",
+        )
+        state.hosts.append(host)
+        self._save(state)
+        folder = self.host_dir(name)
+        for part in ("upper", "work", "root"):
+            (folder / part).mkdir(parents=True, exist_ok=True)
+        network.add_host_link(state.bridge, host.netns, host.veth, host.address)
+        self._mount(state, host)
+        self._personalise(folder / "root", host)
+        return host
+
+    def _mount(self, state: LabState, host: HostState) -> None:
+        folder = self.host_dir(host.id)
+        if not os.path.ismount(folder / "root"):
+            options = f"lowerdir={state.base},upperdir={folder / 'upper'},workdir={folder / 'work'}"
+            run(["mount", "-t", "overlay", "overlay", "-o", options, str(folder / "root")])
+
+    def _personalise(self, root: Path, host: HostState) -> None:
+        (root / "etc" / "hostname").write_text(f"{host.id}\n")
+        (root / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {host.id}\n")
+        (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
+        ssh = root / "root" / ".ssh"
+        ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keys = ssh / "authorized_keys"
+        keys.write_text(self.key.with_suffix(".pub").read_text())
+        keys.chmod(0o600)
+
+    def _start(self, state: LabState, host: HostState) -> None:
+        folder = self.host_dir(host.id)
+        self._mount(state, host)
+        cgroups = [
+            root / f"lpdeploy-{self.name}" / host.id for root in CGROUP_ROOTS if root.is_dir()
+        ]
+        for cgroup in cgroups:
+            cgroup.mkdir(parents=True, exist_ok=True)
+        pidfile = folder / "launcher.pid"
+        pidfile.unlink(missing_ok=True)
+        nspawn = [
+            "--quiet", "--boot", "--register=no", "--keep-unit", f"--directory={folder / 'root'}",
+            f"--machine={host.id}", f"--network-namespace-path=/run/netns/{host.netns}",
+            "--link-journal=no", "--resolv-conf=off", "--timezone=off", "--console=read-only",
+        ]  # fmt: skip
+        with (folder / "console.log").open("ab") as log:
+            self._children[host.id] = subprocess.Popen(
+                [str(LAUNCHER), str(pidfile), *map(str, cgroups), "--", *nspawn],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not pidfile.exists():
+            raise LabError(f"{host.id}: the launcher did not start (see {folder / 'console.log'})")
+        host.pid = int(pidfile.read_text())
+        host.status = "running"
+        self._save(state)
+
+    def _stop(self, host: HostState) -> None:
+        """SIGTERM powers the server off; a second, SIGKILL, ends whatever hangs."""
+        if host.pid and _is_launcher(host.pid):
+            os.kill(host.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _alive(host.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(host.pid):
+                os.kill(host.pid, signal.SIGKILL)
+        for pid in self._host_pids(host):
+            _kill(pid)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while self._host_pids(host) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        child = self._children.pop(host.id, None)
+        if child is not None:
+            child.wait(timeout=STOP_TIMEOUT)
+        host.pid = None
+
+    def _destroy(self, state: LabState, host: HostState) -> None:
+        self._stop(host)
+        folder = self.host_dir(host.id)
+        root = folder / "root"
+        if os.path.ismount(root):
+            run(["umount", str(root)], check=False)
+            if os.path.ismount(root):
+                run(["umount", "--lazy", str(root)])
+        network.remove_netns(host.netns)
+        network.remove_link(host.veth)
+        for cgroup in self._host_cgroups(host):
+            _remove_cgroup_tree(cgroup)
+        if folder.exists():
+            run(["rm", "-rf", "--one-file-system", str(folder)])
+        state.hosts.remove(host)
+        self._save(state)
+
+    # -- waiting ------------------------------------------------------------------------
+
+    def _wait(self, state: LabState, hosts: list[HostState]) -> list[BootResult]:
+        """Wait for every host key, pin them, then for `systemctl is-system-running`."""
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        keys = {h.id: self._host_key(h, deadline) for h in hosts}
+        self._write_known_hosts(state)
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(hosts)))) as pool:
+            return list(pool.map(lambda h: self._wait_running(h, keys[h.id], deadline), hosts))
+
+    def _host_key(self, host: HostState, deadline: float) -> str | None:
+        path = self.host_dir(host.id) / "root" / "etc" / "ssh" / "ssh_host_ed25519_key.pub"
+        while time.monotonic() < deadline:
+            if path.exists() and path.stat().st_size > 0:
+                return " ".join(path.read_text().split()[:2])
+            time.sleep(0.1)
+        return None
+
+    def _wait_running(self, host: HostState, key: str | None, deadline: float) -> BootResult:
+        if key is None:
+            return BootResult(host.id, False, "made no SSH host key (see its console.log)")
+        said = ""
+        while time.monotonic() < deadline:
+            command = self.ssh_command(host, "systemctl", "is-system-running", "--wait")
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            lines = (done.stdout.strip() or done.stderr.strip()).splitlines()
+            said = lines[-1] if lines else ""
+            if said == "running":
+                return BootResult(host.id, True, "running")
+            if said in ("degraded", "maintenance", "stopping"):
+                failed = subprocess.run(
+                    self.ssh_command(host, "systemctl", "--failed", "--plain", "--no-legend"),
+                    capture_output=True, text=True, check=False,
+                ).stdout.split()  # fmt: skip
+                units = ", ".join(u for u in failed if "." in u)
+                return BootResult(host.id, False, f"{said}: failed units {units or 'unknown'}")
+            time.sleep(0.2)
+        return BootResult(host.id, False, f"no answer over SSH in time ({said or 'no reply'})")
+
+    # -- files the lab writes -----------------------------------------------------------
+
+    def _ensure_key(self) -> None:
+        if not self.key.exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"lpdeploy-lab-{self.name}",
+                 "-f", str(self.key)])  # fmt: skip
+
+    def _write_known_hosts(self, state: LabState) -> None:
+        lines = []
+        for host in state.hosts:
+            path = self.host_dir(host.id) / "root" / "etc" / "ssh" / "ssh_host_ed25519_key.pub"
+            if path.exists() and path.stat().st_size > 0:
+                lines.append(f"{host.address} {' '.join(path.read_text().split()[:2])}\n")
+        self.known_hosts.write_text("".join(lines))
+
+    def _write_inventory(self, state: LabState) -> None:
+        ssh_args = (
+            f"-o UserKnownHostsFile={self.known_hosts} -o StrictHostKeyChecking=yes "
+            "-o ServerAliveInterval=5 -o ServerAliveCountMax=3"
+        )
+        lines = [
+            "# Written by `lpdeploy lab up`: the lab's servers, named after their centres.",
+            "all:",
+            "  vars:",
+            "    ansible_user: root",
+            f"    ansible_ssh_private_key_file: {self.key}",
+            f'    ansible_ssh_common_args: "{ssh_args}"',
+            "    ansible_python_interpreter: /usr/bin/python3",
+            f"    lpdeploy_lab_gateway: {state.gateway}",
+            "  hosts:",
+        ]
+        lines += [f"    {h.id}:\n      ansible_host: {h.address}" for h in state.hosts]
+        self.inventory.write_text("\n".join(lines) + "\n")
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _load(self) -> LabState | None:
+        return load_state(self.state_file)
+
+    def _save(self, state: LabState) -> None:
+        save_state(self.state_file, state)
+
+    def _existing(self, host_id: str) -> tuple[LabState, HostState]:
+        require_lab_tools()
+        state = self._load()
+        host = state.host(host_id) if state else None
+        if state is None or host is None:
+            known = ", ".join(h.id for h in state.hosts) if state else "none: run `lpdeploy lab up`"
+            raise InputError.single(host_id, f"no such lab server (servers: {known})", "HOST")
+        return state, host
+
+    def _tune_inotify(self, state: LabState, hosts: int) -> None:
+        """Each server takes 4-5 inotify instances; the default 128 runs out near 25."""
+        current = int(INOTIFY.read_text())
+        needed = 64 + 8 * hosts
+        if current < needed:
+            if state.inotify_restore is None:
+                state.inotify_restore = current
+                self._save(state)
+            INOTIFY.write_text(f"{needed}\n")
+
+    def _lab_cgroups(self) -> list[Path]:
+        return [root / f"lpdeploy-{self.name}" for root in CGROUP_ROOTS]
+
+    def _host_cgroups(self, host: HostState) -> list[Path]:
+        return [cgroup / host.id for cgroup in self._lab_cgroups()]
+
+    def _host_pids(self, host: HostState) -> list[int]:
+        return sorted({pid for cgroup in self._host_cgroups(host) for pid in _cgroup_pids(cgroup)})
+
+
+def subnet_of(name: str) -> str:
+    return SUBNETS.get(name) or f"10.{100 + zlib.crc32(name.encode()) % 100}.0"
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _is_launcher(pid: int) -> bool:
+    """The PID is still our launcher (and not a reused number)."""
+    try:
+        return str(LAUNCHER) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return False
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _cgroup_pids(cgroup: Path) -> Iterable[int]:
+    if not cgroup.is_dir():
+        return []
+    pids: list[int] = []
+    for procs in cgroup.rglob("cgroup.procs"):
+        try:
+            pids += [int(line) for line in procs.read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def _remove_cgroup_tree(cgroup: Path) -> None:
+    """Remove a cgroup and the ones below it, deepest first."""
+    if not cgroup.is_dir():
+        return
+    folders = sorted((p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for folder in [*folders, cgroup]:
+        try:
+            folder.rmdir()
+        except OSError:
+            continue

@@ -1,0 +1,53 @@
+"""The lab's state file: everything it made, so that `lab down` can undo it after a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from lpdeploy.document import load_json, validate
+from lpdeploy.output import canonical_json, write_atomic
+
+HostStatus = Literal["creating", "running", "stopped"]
+
+
+class HostState(BaseModel):
+    id: str
+    index: int
+    address: str
+    netns: str
+    veth: str
+    status: HostStatus = "creating"
+    cut: bool = False
+    pid: int | None = None
+
+
+class LabState(BaseModel):
+    schema_version: Literal[1] = 1
+    name: str
+    subnet: str
+    """The first three octets of the lab's /24, e.g. 10.77.0."""
+    bridge: str
+    base: str = ""
+    inotify_restore: int | None = None
+    hosts: list[HostState] = []
+
+    @property
+    def gateway(self) -> str:
+        return f"{self.subnet}.1"
+
+    def host(self, host_id: str) -> HostState | None:
+        return next((h for h in self.hosts if h.id == host_id), None)
+
+
+def load_state(path: Path) -> LabState | None:
+    if not path.exists():
+        return None
+    state: LabState = validate(LabState, load_json(path))
+    return state
+
+
+def save_state(path: Path, state: LabState) -> None:
+    write_atomic(path, canonical_json(state))

@@ -1,0 +1,53 @@
+"""Running the system tools the lab needs, and checking they are there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from lpdeploy.errors import LpdeployError, MissingToolError
+
+TOOLS = {
+    "systemd-nspawn": "systemd-container",
+    "debootstrap": "debootstrap",
+    "ip": "iproute2",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+    "zstd": "zstd",
+    "mount": "mount",
+}
+
+
+class LabError(LpdeployError):
+    """A lab operation failed: a system command said no."""
+
+
+def require_lab_tools() -> None:
+    """Exit 3 with the exact command that installs what the lab lacks."""
+    if os.geteuid() != 0:
+        raise MissingToolError(
+            "the lab needs root: it creates network namespaces, overlay mounts and cgroups "
+            "(run it with sudo)"
+        )
+    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+    if missing:
+        raise MissingToolError(
+            f"the lab needs {', '.join(missing)}: install with "
+            f"`apt-get install -y {' '.join(missing)}`"
+        )
+
+
+def run(command: Sequence[str], check: bool = True, timeout: float = 120) -> str:
+    """Run a command; return its stdout, or raise LabError with what it printed."""
+    try:
+        done = subprocess.run(
+            list(command), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise LabError(f"`{' '.join(command)}` took more than {timeout:.0f} s") from None
+    if check and done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise LabError(f"`{' '.join(command)}` failed: {said[-1] if said else done.returncode}")
+    return done.stdout

@@ -1,0 +1,1 @@
+"""Ansible through ansible-runner: the only package that imports ansible_runner."""

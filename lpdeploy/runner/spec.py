@@ -1,0 +1,99 @@
+"""A run spec: everything one Ansible run needs, built before anything runs.
+
+Printing a spec is what `--check` or `--dry-run` can show; running it is `run.py`'s job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SSH_ARGS = (
+    "-o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    private_data_dir: Path
+    inventory: Path
+    playbook: Path | None = None
+    module: str | None = None
+    module_args: str = ""
+    host_pattern: str = "all"
+    limit: str | None = None
+    forks: int = 20
+    check: bool = False
+    extravars: dict[str, Any] = field(default_factory=dict)
+    envvars: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """What the run will do, as a JSON-ready document."""
+        return {
+            "private_data_dir": str(self.private_data_dir),
+            "inventory": str(self.inventory),
+            "playbook": str(self.playbook) if self.playbook else None,
+            "module": self.module,
+            "limit": self.limit,
+            "forks": self.forks,
+            "check": self.check,
+            "envvars": self.envvars,
+        }
+
+
+def build_spec(
+    private_data_dir: Path,
+    inventory: Path,
+    *,
+    playbook: Path | None = None,
+    module: str | None = None,
+    module_args: str = "",
+    limit: str | None = None,
+    forks: int = 20,
+    check: bool = False,
+    extravars: dict[str, Any] | None = None,
+) -> RunSpec:
+    """A spec with host keys checked, pipelining and ControlPersist on, minimal facts."""
+    home = private_data_dir.resolve()
+    return RunSpec(
+        private_data_dir=home,
+        inventory=inventory.resolve(),
+        playbook=playbook.resolve() if playbook else None,
+        module=module,
+        module_args=module_args,
+        limit=limit,
+        forks=forks,
+        check=check,
+        extravars=extravars or {},
+        envvars={
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
+            "ANSIBLE_PIPELINING": "True",
+            "ANSIBLE_SSH_ARGS": SSH_ARGS,
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir(home)),
+            "ANSIBLE_HOME": str(home / "ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(home / "ansible" / "tmp"),
+            "ANSIBLE_GATHER_SUBSET": "min",
+            "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(home / "facts"),
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_NOCOLOR": "True",
+            "ANSIBLE_TIMEOUT": "10",
+            "PATH": tool_path(),
+        },
+    )
+
+
+def tool_path() -> str:
+    """PATH with this Python's own bin/ first, where pip put ansible and ansible-playbook."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+
+
+def control_path_dir(home: Path) -> Path:
+    """A short folder for SSH control sockets (a socket path has at most 108 bytes)."""
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"lpd-cp-{digest}"

@@ -1,0 +1,19 @@
+"""Rendering of the lab's status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def show_lab(document: dict[str, Any], stream: Console) -> None:
+    if not document["up"]:
+        stream.print(f"lab '{document['lab']}' is down")
+        return
+    table = Table("server", "address", "status", "link")
+    for host in document["hosts"]:
+        table.add_row(host["id"], host["address"], host["status"], "cut" if host["cut"] else "up")
+    stream.print(table)
+    stream.print(f"inventory {document['inventory']}")

@@ -1,0 +1,52 @@
+"""The reducer, on event streams recorded from real runs against the lab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lpdeploy.runner.reduce import reduce_events
+
+EVENTS = Path(__file__).parents[2] / "fixtures" / "events"
+
+
+def recorded(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (EVENTS / name).read_text().splitlines()]
+
+
+def test_all_ok() -> None:
+    state = reduce_events(recorded("ping-ok.jsonl"))
+    assert state.complete
+    assert {h: p.outcome for h, p in state.hosts.items()} == dict.fromkeys(
+        ["centre-01", "centre-02", "centre-03"], "ok"
+    )
+
+
+def test_one_unreachable() -> None:
+    state = reduce_events(recorded("ping-one-cut.jsonl"))
+    assert state.hosts["centre-02"].outcome == "unreachable"
+    assert state.hosts["centre-02"].message
+    assert state.hosts["centre-01"].outcome == "ok"
+
+
+def test_failures_are_counted() -> None:
+    state = reduce_events(recorded("command-fails.jsonl"))
+    assert state.hosts["centre-01"].outcome == "failed"
+    assert state.hosts["centre-02"].outcome == "unreachable"
+
+
+def test_without_stats_the_run_is_incomplete() -> None:
+    events = [e for e in recorded("ping-ok.jsonl") if e["event"] != "playbook_on_stats"]
+    state = reduce_events(events)
+    assert not state.complete
+    assert {p.outcome for p in state.hosts.values()} == {"ok"}
+
+
+def test_stats_are_authoritative() -> None:
+    events = recorded("ping-ok.jsonl")
+    ok_events = [e for e in events if e["event"] == "runner_on_ok"]
+    state = reduce_events(events + ok_events)
+    assert state.hosts["centre-01"].ok == 2
+    stats = next(e for e in events if e["event"] == "playbook_on_stats")
+    assert reduce_events([*events, *ok_events, stats]).hosts["centre-01"].ok == 1
