@@ -230,10 +230,10 @@ class Lab:
                 time.sleep(0.1)
             if _alive(host.pid):
                 os.kill(host.pid, signal.SIGKILL)
-        for pid in self._host_pids(host):
+        for pid in self.host_pids(host):
             _kill(pid)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while self._host_pids(host) and time.monotonic() < deadline:
+        while self.host_pids(host) and time.monotonic() < deadline:
             time.sleep(0.1)
         child = self._children.pop(host.id, None)
         if child is not None:
@@ -363,7 +363,7 @@ class Lab:
     def _host_cgroups(self, host: HostState) -> list[Path]:
         return [cgroup / host.id for cgroup in self._lab_cgroups()]
 
-    def _host_pids(self, host: HostState) -> list[int]:
+    def host_pids(self, host: HostState) -> list[int]:
         return sorted({pid for cgroup in self._host_cgroups(host) for pid in _cgroup_pids(cgroup)})
 
 
