@@ -29,6 +29,7 @@ lint: setup
 	$(BIN)/ruff check lpdeploy tests bench tools
 	$(BIN)/ruff format --check lpdeploy tests bench tools
 	$(BIN)/mypy lpdeploy tests bench tools
+	$(BIN)/ansible-lint --profile production playbooks/
 
 setup: apt $(VENV)/.installed
 

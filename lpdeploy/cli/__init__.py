@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from lpdeploy.cli import bundle, catalog, keys, lab, plan, profile
+from lpdeploy.cli import apply, bundle, catalog, keys, lab, plan, profile
 from lpdeploy.errors import RC, InputError, LpdeployError
 from lpdeploy.ui.console import err, print_json
 
@@ -58,6 +58,8 @@ app.add_typer(plan.app, name="plan")
 app.add_typer(keys.app, name="keys")
 app.add_typer(bundle.app, name="bundle")
 app.add_typer(lab.app, name="lab")
+app.command("apply")(apply.apply)
+app.command("status")(apply.status)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from lpdeploy.errors import LpdeployError, MissingToolError
 
@@ -39,11 +40,13 @@ def require_lab_tools() -> None:
         )
 
 
-def run(command: Sequence[str], check: bool = True, timeout: float = 120) -> str:
+def run(
+    command: Sequence[str], check: bool = True, timeout: float = 120, cwd: Path | None = None
+) -> str:
     """Run a command; return its stdout, or raise LabError with what it printed."""
     try:
         done = subprocess.run(
-            list(command), capture_output=True, text=True, timeout=timeout, check=False
+            list(command), capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
         )
     except subprocess.TimeoutExpired:
         raise LabError(f"`{' '.join(command)}` took more than {timeout:.0f} s") from None

@@ -44,7 +44,7 @@ def start_run(spec: RunSpec) -> Run:
 
     kwargs: dict[str, Any] = {
         "private_data_dir": str(spec.private_data_dir),
-        "inventory": str(spec.inventory),
+        "inventory": [str(path) for path in spec.inventory],
         "envvars": spec.envvars,
         "extravars": spec.extravars,
         "forks": spec.forks,

@@ -21,7 +21,7 @@ SSH_ARGS = (
 @dataclass(frozen=True)
 class RunSpec:
     private_data_dir: Path
-    inventory: Path
+    inventory: list[Path]
     playbook: Path | None = None
     module: str | None = None
     module_args: str = ""
@@ -36,7 +36,7 @@ class RunSpec:
         """What the run will do, as a JSON-ready document."""
         return {
             "private_data_dir": str(self.private_data_dir),
-            "inventory": str(self.inventory),
+            "inventory": [str(path) for path in self.inventory],
             "playbook": str(self.playbook) if self.playbook else None,
             "module": self.module,
             "limit": self.limit,
@@ -48,7 +48,7 @@ class RunSpec:
 
 def build_spec(
     private_data_dir: Path,
-    inventory: Path,
+    inventory: Path | list[Path],
     *,
     playbook: Path | None = None,
     module: str | None = None,
@@ -62,7 +62,9 @@ def build_spec(
     home = private_data_dir.resolve()
     return RunSpec(
         private_data_dir=home,
-        inventory=inventory.resolve(),
+        inventory=[
+            p.resolve() for p in (inventory if isinstance(inventory, list) else [inventory])
+        ],
         playbook=playbook.resolve() if playbook else None,
         module=module,
         module_args=module_args,

@@ -1,0 +1,199 @@
+"""The rollout: check the bundles, build the inventory, run the playbook wave by wave."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from lpdeploy.bundle.keys import PublicKey
+from lpdeploy.bundle.manifest import BundleManifest
+from lpdeploy.bundle.verify import verify_bundle
+from lpdeploy.catalog import Catalog
+from lpdeploy.errors import InputError, LpdeployError, NotRightError
+from lpdeploy.inventory.render import render_inventory
+from lpdeploy.journal import Journal
+from lpdeploy.kit.packages import PackageRepo
+from lpdeploy.output import write_atomic
+from lpdeploy.plan.model import Plan
+from lpdeploy.runner.inventory import inventory_hosts
+from lpdeploy.runner.reduce import RunState, reduce_event
+from lpdeploy.runner.run import start_run
+from lpdeploy.runner.spec import build_spec
+
+
+class RunInterruptedError(LpdeployError):
+    exit_code = 130
+
+
+class Progress(Protocol):
+    def wave_started(self, wave: int, hosts: list[str]) -> None: ...
+    def update(self, state: RunState) -> None: ...
+    def wave_finished(self, wave: int, state: RunState) -> None: ...
+
+
+@dataclass
+class CentreResult:
+    centre: str
+    wave: int
+    outcome: str
+    """ok, changed, failed, unreachable, incomplete or not-run."""
+    changed: int = 0
+    message: str = ""
+
+
+@dataclass
+class ApplyResult:
+    run_id: int
+    centres: list[CentreResult] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.outcome in ("ok", "changed") for c in self.centres)
+
+    @property
+    def changed(self) -> int:
+        return sum(c.changed for c in self.centres)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    plan: Plan
+    catalog: Catalog
+    repo: PackageRepo
+    playbook: Path
+    workdir: Path
+    inventory: Path | None = None
+    limit: set[str] | None = None
+    check: bool = False
+    max_fail_percent: float = 0.0
+    trusted_keys: tuple[PublicKey, ...] = ()
+    forks: int = 20
+    extra_group_vars: dict[str, Any] = field(default_factory=dict)
+
+
+def check_bundles(
+    rollout: Rollout,
+) -> tuple[dict[tuple[str, str], BundleManifest], dict[tuple[str, str], Path]]:
+    """Every planned bundle must be in the catalog with its content, and intact."""
+    planned = sorted({(b.id, b.version) for c in rollout.plan.centres for b in c.bundles})
+    manifests = {(b.id, b.version): b for b in rollout.catalog.bundles}
+    missing = [f"{i}-{v}" for i, v in planned if (i, v) not in rollout.catalog.folders]
+    if missing:
+        raise InputError.single(
+            str(rollout.catalog.root),
+            f"the catalog lacks the content of planned bundles: {', '.join(missing)}",
+            "--catalog",
+        )
+    problems = []
+    for key in planned:
+        verdict = verify_bundle(rollout.catalog.folders[key], list(rollout.trusted_keys))
+        if not verdict.ok:
+            first = verdict.problems[0]
+            more = f" (+{len(verdict.problems) - 1} more)" if len(verdict.problems) > 1 else ""
+            problems.append(f"{verdict.bundle}: {first.path}: {first.problem}{more}")
+    if problems:
+        lines = "".join(f"\n  {p}" for p in problems)
+        raise NotRightError(f"bundles refused, nothing was deployed:{lines}")
+    return {key: manifests[key] for key in planned}, {
+        key: rollout.catalog.folders[key] for key in planned
+    }
+
+
+def apply_plan(rollout: Rollout, journal: Journal, progress: Progress) -> ApplyResult:
+    manifests, sources = check_bundles(rollout)
+    known = inventory_hosts(rollout.inventory) if rollout.inventory else None
+    group_vars = {
+        "lpdeploy_repo_archive": str(rollout.repo.archive),
+        "lpdeploy_repo_key": rollout.repo.key,
+        **rollout.extra_group_vars,
+    }
+    text = render_inventory(rollout.plan, manifests, sources, group_vars, known)
+    rollout.workdir.mkdir(parents=True, exist_ok=True)
+    generated = rollout.workdir / "centres.yml"
+    write_atomic(generated, text.encode("utf-8"), mode=0o600)
+    inventories = [rollout.inventory, generated] if rollout.inventory else [generated]
+    run_id = journal.start_run("apply", rollout.plan.profile.name, rollout.plan.profile.sha256)
+    result = ApplyResult(run_id=run_id)
+    waves = sorted({c.wave for c in rollout.plan.centres})
+    try:
+        for wave in waves:
+            hosts = [
+                c.id for c in rollout.plan.centres if c.wave == wave and _selected(rollout, c.id)
+            ]
+            if not hosts:
+                continue
+            if result.stopped:
+                result.centres += [
+                    CentreResult(h, wave, "not-run", message=result.stopped) for h in hosts
+                ]
+                continue
+            done = _run_wave(rollout, inventories, wave, hosts, progress)
+            for centre in done:
+                journal.record_centre(
+                    run_id, centre.centre, wave, centre.outcome, centre.changed, 0.0, centre.message
+                )
+            result.centres += done
+            result.stopped = _stop_reason(rollout, wave, done)
+    finally:
+        journal.finish_run(run_id, "ok" if result.ok and result.centres else "failed")
+    return result
+
+
+def _selected(rollout: Rollout, centre: str) -> bool:
+    return rollout.limit is None or centre in rollout.limit
+
+
+def _stop_reason(rollout: Rollout, wave: int, done: list[CentreResult]) -> str | None:
+    failed = [c for c in done if c.outcome not in ("ok", "changed")]
+    if not failed:
+        return None
+    if wave == 1:
+        return f"the canary wave failed ({', '.join(c.centre for c in failed)})"
+    share = 100 * len(failed) / len(done)
+    if share > rollout.max_fail_percent:
+        limit = rollout.max_fail_percent
+        return f"wave {wave} failed on {share:.0f}% of its centres (limit {limit:g}%)"
+    return None
+
+
+def _run_wave(
+    rollout: Rollout, inventories: list[Path], wave: int, hosts: list[str], progress: Progress
+) -> list[CentreResult]:
+    spec = build_spec(
+        rollout.workdir / f"wave-{wave}",
+        inventories,
+        playbook=rollout.playbook,
+        limit=",".join(hosts),
+        forks=rollout.forks,
+        check=rollout.check,
+    )
+    progress.wave_started(wave, hosts)
+    run = start_run(spec)
+    state = RunState()
+    try:
+        while not (run.finished and run.events.empty()):
+            with contextlib.suppress(queue.Empty):
+                reduce_event(state, run.events.get(timeout=0.2))
+            progress.update(state)
+    except KeyboardInterrupt:
+        run.cancel()
+        while not run.finished:
+            time.sleep(0.1)
+        raise RunInterruptedError("interrupted: Ansible was cancelled") from None
+    progress.wave_finished(wave, state)
+    return [_centre_result(state, host, wave) for host in hosts]
+
+
+def _centre_result(state: RunState, host: str, wave: int) -> CentreResult:
+    progress = state.hosts.get(host)
+    if progress is None:
+        return CentreResult(host, wave, "not-run" if state.complete else "incomplete")
+    outcome = progress.outcome if state.complete else "incomplete"
+    if outcome == "pending":
+        outcome = "ok"
+    return CentreResult(host, wave, outcome, progress.changed, progress.message)

@@ -1,0 +1,109 @@
+"""`lpdeploy apply PLAN` and `lpdeploy status`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lpdeploy.apply.rollout import Rollout, apply_plan
+from lpdeploy.bundle.keys import load_public_key
+from lpdeploy.catalog import load_catalog
+from lpdeploy.cli.options import CatalogDir, Json, catalog_path
+from lpdeploy.errors import RC
+from lpdeploy.journal import Journal
+from lpdeploy.kit.packages import package_repo
+from lpdeploy.lab.fleet import CACHE
+from lpdeploy.plan.load import load_plan
+from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
+from lpdeploy.ui.console import err, print_json
+from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result, show_status
+
+TrustedKeys = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="Public key trusted to sign bundles [default: the repo's bundles/keys/*.pub]"
+    ),
+]
+
+
+def apply(
+    plan: Annotated[Path, typer.Argument(help="Plan file (JSON).", show_default=False)],
+    inventory: Annotated[
+        Path | None, typer.Option(help="Ansible inventory naming the centres.")
+    ] = None,
+    limit: Annotated[str | None, typer.Option(help="Only these centres (comma-separated).")] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Ansible check mode: change nothing.")
+    ] = False,
+    max_fail_percent: Annotated[
+        float,
+        typer.Option(min=0, max=100, help="Stop after a wave failing on more centres than this."),
+    ] = 0.0,
+    catalog: CatalogDir = None,
+    trusted_key: TrustedKeys = None,
+    json: Json = False,
+) -> None:
+    """Provision the plan's servers and load their bundles, wave by wave (wave 1 first)."""
+    loaded = load_plan(plan)
+    keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
+    home = state_dir()
+    rollout = Rollout(
+        plan=loaded,
+        catalog=load_catalog(catalog_path(catalog)),
+        repo=package_repo(home / "packages", CACHE),
+        playbook=playbooks_dir() / "site.yml",
+        workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
+        inventory=inventory,
+        limit=set(limit.split(",")) if limit else None,
+        check=check,
+        max_fail_percent=max_fail_percent,
+        trusted_keys=tuple(load_public_key(k) for k in keys),
+    )
+    journal = Journal(home / "journal.sqlite")
+    try:
+        result = apply_plan(rollout, journal, QuietProgress() if json else LiveProgress(err))
+    finally:
+        journal.close()
+    if json:
+        print_json(
+            {
+                "ok": result.ok,
+                "run_id": result.run_id,
+                "changed": result.changed,
+                "stopped": result.stopped,
+                "centres": [vars(c) for c in result.centres],
+            }
+        )
+    else:
+        show_result(result)
+    if not result.ok:
+        raise typer.Exit(RC.FAILED)
+
+
+def status(json: Json = False) -> None:
+    """What the last runs did, per centre."""
+    journal = Journal(state_dir() / "journal.sqlite")
+    try:
+        applied = journal.last_per_centre("apply")
+        verified = journal.last_per_centre("verify")
+    finally:
+        journal.close()
+    centres = sorted(applied.keys() | verified.keys())
+    if json:
+        print_json(
+            {
+                "centres": [
+                    {
+                        "id": centre,
+                        "apply": vars(applied[centre]) if centre in applied else None,
+                        "verify": vars(verified[centre]) if centre in verified else None,
+                    }
+                    for centre in centres
+                ]
+            }
+        )
+    else:
+        show_status(centres, applied, verified)

@@ -1,0 +1,98 @@
+"""Render the inventory of a plan: pure, sorted, no I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import langcodes
+import yaml
+
+from lpdeploy.bundle.manifest import BundleManifest
+from lpdeploy.errors import InputError
+from lpdeploy.inventory.portal_text import portal_text
+from lpdeploy.plan.model import Plan, PlanCentre
+
+GROUP = "lpdeploy_centres"
+ENTRY_PAGES = ("index.html", "index.htm")
+
+
+def centre_vars(
+    centre: PlanCentre,
+    manifests: dict[tuple[str, str], BundleManifest],
+    sources: dict[tuple[str, str], Path],
+) -> dict[str, Any]:
+    """What the roles need to know about one centre."""
+    bundles = []
+    zims = []
+    for ref in centre.bundles:
+        manifest = manifests[(ref.id, ref.version)]
+        files = [f.path for f in manifest.files]
+        zim_files = [f for f in files if f.endswith(".zim")]
+        zims += [f"{ref.id}/current/content/{f}" for f in zim_files]
+        entry = next((f for f in ENTRY_PAGES if f in files), files[0] if files else "")
+        if manifest.kind == "zim" and zim_files:
+            entry = Path(zim_files[0]).stem + "/"
+        bundles.append(
+            {
+                "id": ref.id,
+                "version": ref.version,
+                "kind": manifest.kind,
+                "title": manifest.title,
+                "languages": list(manifest.languages),
+                "entry": entry,
+                "source": str(sources[(ref.id, ref.version)]),
+            }
+        )
+    languages = [
+        {
+            "tag": tag,
+            "name": str(langcodes.Language.get(tag).display_name()),
+            "autonym": str(langcodes.Language.get(tag).autonym()),
+        }
+        for tag in centre.languages
+    ]
+    return {
+        "lpdeploy_centre": centre.id,
+        "lpdeploy_timezone": centre.timezone,
+        "lpdeploy_services": centre.services,
+        "lpdeploy_bundles": bundles,
+        "lpdeploy_zims": zims,
+        "lpdeploy_languages": languages,
+        "lpdeploy_portal_text": {
+            language["tag"]: portal_text(language["tag"]) for language in languages
+        },
+    }
+
+
+def render_inventory(
+    plan: Plan,
+    manifests: dict[tuple[str, str], BundleManifest],
+    sources: dict[tuple[str, str], Path],
+    group_vars: dict[str, Any],
+    known_hosts: set[str] | None,
+) -> str:
+    """YAML of the centres group. With `known_hosts` (the hosts of the user's inventory),
+    centres are found there; otherwise each needs its plan `host`."""
+    missing = [
+        c.id
+        for c in plan.centres
+        if (c.id not in known_hosts if known_hosts is not None else not c.host)
+    ]
+    if missing:
+        where = (
+            "in the inventory"
+            if known_hosts is not None
+            else "a host in the plan (give --inventory)"
+        )
+        raise InputError.single(
+            "plan", f"centres without a server: {', '.join(missing)}; expected {where}", "centres"
+        )
+    hosts: dict[str, Any] = {}
+    for centre in plan.centres:
+        host_vars = centre_vars(centre, manifests, sources)
+        if known_hosts is None and centre.host:
+            host_vars["ansible_host"] = centre.host
+        hosts[centre.id] = host_vars
+    document = {GROUP: {"hosts": hosts, "vars": dict(sorted(group_vars.items()))}}
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=1000)

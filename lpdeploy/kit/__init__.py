@@ -1,0 +1,1 @@
+"""What a rollout needs offline: the Debian package repository for the servers."""

@@ -1,0 +1,133 @@
+"""Apply on the lab: real Ansible through ansible-runner, over SSH, to real servers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from lpdeploy.cli import app
+from lpdeploy.lab.fleet import Lab
+
+from .test_lab import hosts, ssh
+
+REPO = Path(__file__).parents[2]
+PROFILE = REPO / "tests" / "fixtures" / "profiles" / "lab3.yaml"
+
+
+@pytest.fixture(name="home", scope="module")
+def fixture_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("lpdeploy-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LPDEPLOY_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(name="plan", scope="module")
+def fixture_plan(home: Path) -> Path:
+    path = home / "plan.json"
+    result = CliRunner().invoke(app, ["plan", str(PROFILE), "--out", str(path)])
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+def apply(plan: Path, lab: Lab, *more: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(
+        app, ["apply", str(plan), "--inventory", str(lab.inventory), "--json", *more]
+    )
+    document = json.loads(result.stdout) if result.stdout.strip() else {}
+    return result.exit_code, document | {"stderr": result.stderr}
+
+
+def fetch(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def planned(plan: Path) -> dict[str, list[dict[str, Any]]]:
+    return {c["id"]: c["bundles"] for c in json.loads(plan.read_text())["centres"]}
+
+
+def test_apply_serves_every_centre(lab: Lab, plan: Path) -> None:
+    code, result = apply(plan, lab)
+    assert code == 0, result
+    assert {c["centre"]: c["outcome"] for c in result["centres"]} == dict.fromkeys(
+        ["centre-01", "centre-02", "centre-03"], "changed"
+    )
+    addresses = {h.id: h.address for h in hosts(lab)}
+    catalog = {p.name: p for p in (REPO / "bundles").iterdir()}
+    for centre, bundles in planned(plan).items():
+        status, page = fetch(f"http://{addresses[centre]}/")
+        assert status == 200
+        assert sorted(re.findall(r'data-bundle="([^"]+)"', page)) == sorted(
+            b["id"] for b in bundles
+        )
+        for bundle in bundles:
+            folder = catalog[f"{bundle['id']}-{bundle['version']}"]
+            link = re.search(rf'data-bundle="{bundle["id"]}" href="([^"]+)"', page)
+            assert link is not None
+            status, body = fetch(f"http://{addresses[centre]}{link.group(1)}")
+            assert status == 200 and len(body) > 100
+            for zim in (folder / "content").glob("*.zim"):
+                status, _ = fetch(f"http://{addresses[centre]}/kiwix/{zim.stem}/index.html")
+                assert status == 200
+
+
+def test_second_apply_changes_nothing(lab: Lab, plan: Path) -> None:
+    code, result = apply(plan, lab)
+    assert code == 0, result
+    assert result["changed"] == 0
+    assert {c["outcome"] for c in result["centres"]} == {"ok"}
+
+
+def test_servers_use_only_the_local_repository(lab: Lab) -> None:
+    for host in hosts(lab):
+        sources = ssh(
+            lab, host, "cat /etc/apt/sources.list.d/*.list; ls /etc/apt/sources.list.d"
+        ).stdout
+        assert "http" not in sources
+        assert "file:/var/lib/lpdeploy/apt/" in sources
+
+
+def test_a_tampered_bundle_is_refused_and_not_activated(
+    lab: Lab, plan: Path, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(REPO / "bundles", catalog, symlinks=True)
+    page = catalog / "calm-breathing-en-1.0.0" / "content" / "index.html"
+    page.write_text(page.read_text().replace("Calm breathing", "Harm breathing"))
+    code, result = apply(plan, lab, "--catalog", str(catalog))
+    assert code == 1
+    assert "calm-breathing-en-1.0.0" in result["stderr"] and "sha256" in result["stderr"]
+    served = ssh(
+        lab, hosts(lab)[0], "cat /srv/lpdeploy/bundles/calm-breathing-en/current/content/index.html"
+    )
+    assert "Harm" not in served.stdout and "Calm breathing" in served.stdout
+
+
+def test_a_cut_server_fails_alone_and_a_rerun_finishes_it(lab: Lab, plan: Path) -> None:
+    ssh(lab, hosts(lab)[2], "rm -rf /srv/lpdeploy/bundles/calm-breathing-en")
+    lab.cut("centre-03")
+    try:
+        code, result = apply(plan, lab)
+    finally:
+        lab.heal("centre-03")
+    assert code == 1
+    outcomes = {c["centre"]: c["outcome"] for c in result["centres"]}
+    assert outcomes == {"centre-01": "ok", "centre-02": "ok", "centre-03": "unreachable"}
+    code, result = apply(plan, lab)
+    assert code == 0, result
+    assert {c["centre"]: c["outcome"] for c in result["centres"]}["centre-03"] == "changed"
+    assert (
+        ssh(
+            lab, hosts(lab)[2], "test -L /srv/lpdeploy/bundles/calm-breathing-en/current"
+        ).returncode
+        == 0
+    )
