@@ -5,18 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv zim-tools kiwix-tools debootstrap systemd-container dpkg-dev \
 	rsync openssh-client zstd iproute2
-PROFILE ?= examples/profiles/coxs-bazar.yaml
+PROFILE ?= examples/profiles/eastern-chad.yaml
 
 .PHONY: demo test lint setup apt bundles clean
 
 demo: setup
 	$(BIN)/lpdeploy profile validate $(PROFILE)
 	$(BIN)/lpdeploy catalog list
-	$(BIN)/lpdeploy plan $(PROFILE) --out build/demo-plan.json
-	$(BIN)/lpdeploy plan show build/demo-plan.json
-	$(BIN)/lpdeploy lab up --plan build/demo-plan.json
-	@echo "The lab keeps running for you to explore: .venv/bin/lpdeploy lab status;" \
-		"take it down with .venv/bin/lpdeploy lab down"
+	$(BIN)/lpdeploy rehearse $(PROFILE)
 
 # Rebuild the sample bundles whose sources changed (needs zim-tools), signed with the demo key.
 bundles: setup

@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from lpdeploy.cli import apply, bundle, catalog, keys, lab, plan, profile
+from lpdeploy.cli import apply, bundle, catalog, keys, kit, lab, plan, profile, rehearse
 from lpdeploy.errors import RC, InputError, LpdeployError
 from lpdeploy.ui.console import err, print_json
 
@@ -58,8 +58,10 @@ app.add_typer(plan.app, name="plan")
 app.add_typer(keys.app, name="keys")
 app.add_typer(bundle.app, name="bundle")
 app.add_typer(lab.app, name="lab")
+app.add_typer(kit.app, name="kit")
 app.command("apply")(apply.apply)
 app.command("status")(apply.status)
+app.command("rehearse")(rehearse.rehearse)
 
 
 def main() -> None:

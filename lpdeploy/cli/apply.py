@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from lpdeploy.apply.rollout import Rollout, apply_plan
+from lpdeploy.apply.rollout import ApplyResult, Rollout, apply_plan
 from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
@@ -17,6 +17,7 @@ from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import package_repo
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
+from lpdeploy.plan.model import Plan
 from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
 from lpdeploy.ui.console import err, print_json
 from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result, show_status
@@ -47,40 +48,65 @@ def apply(
     json: Json = False,
 ) -> None:
     """Provision the plan's servers and load their bundles, wave by wave (wave 1 first)."""
-    loaded = load_plan(plan)
+    result = run_apply(
+        load_plan(plan),
+        catalog=catalog_path(catalog),
+        inventory=inventory,
+        limit=set(limit.split(",")) if limit else None,
+        check=check,
+        max_fail_percent=max_fail_percent,
+        trusted_key=trusted_key,
+        quiet=json,
+    )
+    if json:
+        print_json(result_document(result))
+    else:
+        show_result(result)
+    if not result.ok:
+        raise typer.Exit(RC.FAILED)
+
+
+def run_apply(
+    plan: Plan,
+    *,
+    catalog: Path,
+    inventory: Path | None,
+    limit: set[str] | None = None,
+    check: bool = False,
+    max_fail_percent: float = 0.0,
+    trusted_key: list[Path] | None = None,
+    quiet: bool = False,
+) -> ApplyResult:
+    """One apply, as `apply` and `rehearse` run it."""
     keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
     home = state_dir()
     rollout = Rollout(
-        plan=loaded,
-        catalog=load_catalog(catalog_path(catalog)),
+        plan=plan,
+        catalog=load_catalog(catalog),
         repo=package_repo(home / "packages", CACHE),
         playbook=playbooks_dir() / "site.yml",
         workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
         inventory=inventory,
-        limit=set(limit.split(",")) if limit else None,
+        limit=limit,
         check=check,
         max_fail_percent=max_fail_percent,
         trusted_keys=tuple(load_public_key(k) for k in keys),
     )
     journal = Journal(home / "journal.sqlite")
     try:
-        result = apply_plan(rollout, journal, QuietProgress() if json else LiveProgress(err))
+        return apply_plan(rollout, journal, QuietProgress() if quiet else LiveProgress(err))
     finally:
         journal.close()
-    if json:
-        print_json(
-            {
-                "ok": result.ok,
-                "run_id": result.run_id,
-                "changed": result.changed,
-                "stopped": result.stopped,
-                "centres": [vars(c) for c in result.centres],
-            }
-        )
-    else:
-        show_result(result)
-    if not result.ok:
-        raise typer.Exit(RC.FAILED)
+
+
+def result_document(result: ApplyResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "run_id": result.run_id,
+        "changed": result.changed,
+        "stopped": result.stopped,
+        "centres": [vars(c) for c in result.centres],
+    }
 
 
 def status(json: Json = False) -> None:

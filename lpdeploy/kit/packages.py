@@ -19,7 +19,7 @@ from lpdeploy.lab.base import ensure_base
 from lpdeploy.lab.system import LabError, require_lab_tools, run
 from lpdeploy.output import canonical_json, write_atomic
 
-PACKAGES = ("nginx-light", "kiwix-tools", "rsync", "hostapd", "dnsmasq", "sudo")
+PACKAGES = ("nginx-light", "kiwix-tools", "rsync", "hostapd", "dnsmasq", "sudo", "tzdata")
 MANIFEST = "lpdeploy-repo.json"
 
 

@@ -1,0 +1,58 @@
+"""`lpdeploy rehearse PROFILE`: lab up, plan, apply, in one go (the demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lpdeploy.catalog import load_catalog
+from lpdeploy.cli.apply import result_document, run_apply
+from lpdeploy.cli.lab import LabName
+from lpdeploy.cli.options import CatalogDir, Json, catalog_path
+from lpdeploy.errors import RC
+from lpdeploy.lab.fleet import Lab
+from lpdeploy.output import canonical_json, write_atomic
+from lpdeploy.plan import build_plan
+from lpdeploy.profile import load_profile
+from lpdeploy.settings import state_dir
+from lpdeploy.ui.console import err, out, print_json
+from lpdeploy.ui.plan import show_plan
+from lpdeploy.ui.progress import show_result
+
+
+def rehearse(
+    profile: Annotated[Path, typer.Argument(help="Crisis profile (YAML).", show_default=False)],
+    catalog: CatalogDir = None,
+    lab: LabName = "main",
+    json: Json = False,
+) -> None:
+    """Bring up a lab server per centre, plan, and apply: a full rehearsal."""
+    loaded = load_profile(profile)
+    source = catalog_path(catalog)
+    plan = build_plan(loaded, load_catalog(source))
+    plan_path = state_dir() / "rehearsals" / f"{plan.profile.name}.json"
+    write_atomic(plan_path, canonical_json(plan))
+    if not json:
+        show_plan(plan)
+    fleet = Lab(lab)
+    err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers...")
+    state = fleet.up([centre.id for centre in plan.centres])
+    result = run_apply(plan, catalog=source, inventory=fleet.inventory, quiet=json)
+    addresses = {host.id: host.address for host in state.hosts}
+    if json:
+        print_json(
+            result_document(result)
+            | {"plan": str(plan_path), "inventory": str(fleet.inventory), "addresses": addresses}
+        )
+    else:
+        show_result(result)
+        out.print(f"plan {plan_path}")
+        for centre in plan.centres:
+            address = addresses[centre.id]
+            kiwix = f"   kiwix http://{address}/kiwix/" if "kiwix" in centre.services else ""
+            out.print(f"  {centre.id:<20} portal http://{address}/{kiwix}")
+        out.print(f"take the lab down with: lpdeploy lab down --lab {lab}")
+    if not result.ok:
+        raise typer.Exit(RC.FAILED)
