@@ -1,0 +1,98 @@
+"""Apply on a lab of 5 servers, against its natural baselines, in one run:
+
+(a) a first `lpdeploy apply` against raw `ansible-playbook` of the same playbook and
+    inventory on equally fresh servers (target <= 1.10x);
+(b) a second, no-change `lpdeploy apply` against one `ansible -m ping` round (target <= 1.5x).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lpdeploy.catalog import load_catalog
+from lpdeploy.lab.fleet import Lab
+from lpdeploy.output import canonical_json, write_atomic
+from lpdeploy.plan import build_plan
+from lpdeploy.profile import load_profile
+from lpdeploy.runner.spec import build_spec
+
+REPO = Path(__file__).resolve().parent.parent
+SERVERS = 5
+PROFILE = """\
+name: bench-five
+region: {country: TD, timezone: Africa/Ndjamena}
+languages: [fr, ar, en]
+connectivity: offline
+centres:
+"""
+
+
+def lpdeploy(*args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "lpdeploy", *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def ansible(tool: str, *args: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / tool), *args], check=True,
+                   stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    names = [f"centre-{i:02d}" for i in range(1, SERVERS + 1)]
+    lab = Lab("bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        os.environ["LPDEPLOY_HOME"] = str(home)
+        profile = home / "profile.yaml"
+        profile.write_text(PROFILE + "".join(f"  - {{id: {n}, learners: 40}}\n" for n in names))
+        plan = build_plan(load_profile(profile), load_catalog(REPO / "bundles"))
+        plan_path = home / "plan.json"
+        write_atomic(plan_path, canonical_json(plan))
+        try:
+            lab.down()
+            lab.up(names)
+            first = lpdeploy("apply", str(plan_path), "--inventory", str(lab.inventory), "--json")
+            second = lpdeploy("apply", str(plan_path), "--inventory", str(lab.inventory), "--json")
+            runs = sorted((home / "runs").iterdir())
+            generated = runs[0] / "centres.yml"
+            spec = build_spec(
+                home / "raw", [lab.inventory, generated], playbook=REPO / "playbooks" / "site.yml"
+            )
+            env = os.environ | spec.envvars
+            inventories = [arg for path in spec.inventory for arg in ("-i", str(path))]
+            ping = ansible(
+                "ansible", *inventories, "lpdeploy_centres", "-m", "ansible.builtin.ping", env=env
+            )
+            lab.down()
+            lab.up(names)
+            raw = ansible("ansible-playbook", *inventories, str(spec.playbook), env=env)
+        finally:
+            lab.down()
+    figures = {
+        "bench": "apply_scale",
+        "servers": SERVERS,
+        "apply_s": round(first, 1),
+        "ansible_playbook_s": round(raw, 1),
+        "apply_vs_playbook": round(first / raw, 2),
+        "noop_apply_s": round(second, 1),
+        "ping_s": round(ping, 1),
+        "noop_apply_vs_ping": round(second / ping, 2),
+    }
+    print(f"(a) first apply {first:.1f} s vs ansible-playbook {raw:.1f} s: "
+          f"{figures['apply_vs_playbook']}x (target <= 1.10)")  # fmt: skip
+    print(f"(b) no-change apply {second:.1f} s vs ansible -m ping {ping:.1f} s: "
+          f"{figures['noop_apply_vs_ping']}x (target <= 1.5)")  # fmt: skip
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
