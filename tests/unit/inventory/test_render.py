@@ -5,24 +5,28 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.catalog import load_catalog
 from lpdeploy.errors import InputError
 from lpdeploy.inventory.render import GROUP, render_inventory
-from lpdeploy.plan import build_plan
+from lpdeploy.plan import Plan, build_plan
 from lpdeploy.profile import load_profile
 
 REPO = Path(__file__).parents[3]
 
 
+Inputs = tuple[Plan, dict[tuple[str, str], BundleManifest], dict[tuple[str, str], Path]]
+
+
 @pytest.fixture(name="inputs")
-def fixture_inputs(fixtures: Path) -> tuple[object, dict, dict]:  # type: ignore[type-arg]
+def fixture_inputs(fixtures: Path) -> Inputs:
     catalog = load_catalog(REPO / "bundles")
     plan = build_plan(load_profile(fixtures / "profiles" / "lab3.yaml"), catalog)
     manifests = {(b.id, b.version): b for b in catalog.bundles}
     return plan, manifests, catalog.folders
 
 
-def test_host_vars_carry_what_the_roles_need(inputs: tuple) -> None:  # type: ignore[type-arg]
+def test_host_vars_carry_what_the_roles_need(inputs: Inputs) -> None:
     plan, manifests, sources = inputs
     text = render_inventory(
         plan,
@@ -46,7 +50,7 @@ def test_host_vars_carry_what_the_roles_need(inputs: tuple) -> None:  # type: ig
     assert yaml.safe_load(text)[GROUP]["vars"] == {"lpdeploy_repo_key": "k"}
 
 
-def test_a_centre_without_a_server_is_named(inputs: tuple) -> None:  # type: ignore[type-arg]
+def test_a_centre_without_a_server_is_named(inputs: Inputs) -> None:
     plan, manifests, sources = inputs
     with pytest.raises(InputError, match="centre-03") as caught:
         render_inventory(plan, manifests, sources, {}, {"centre-01", "centre-02"})
