@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import queue
 import time
 from dataclasses import dataclass, field
@@ -14,15 +15,19 @@ from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.bundle.verify import verify_bundle
 from lpdeploy.catalog import Catalog
 from lpdeploy.errors import InputError, LpdeployError, NotRightError
-from lpdeploy.inventory.render import render_inventory
+from lpdeploy.inventory.render import GROUP, render_inventory
 from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import write_atomic
-from lpdeploy.plan.model import Plan
+from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.runner.inventory import inventory_hosts
+from lpdeploy.runner.probe import read_remote_file
 from lpdeploy.runner.reduce import RunState, reduce_event
 from lpdeploy.runner.run import start_run
 from lpdeploy.runner.spec import build_spec
+
+STATE_FILE = "/var/lib/lpdeploy/desired-state"
+UNCHANGED = "unchanged: the server holds this desired state"
 
 
 class RunInterruptedError(LpdeployError):
@@ -73,6 +78,8 @@ class Rollout:
     max_fail_percent: float = 0.0
     trusted_keys: tuple[PublicKey, ...] = ()
     forks: int = 20
+    force: bool = False
+    """Run even on servers that hold this plan's desired state already."""
     extra_group_vars: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,19 +119,25 @@ def apply_plan(rollout: Rollout, journal: Journal, progress: Progress) -> ApplyR
         "lpdeploy_repo_key": rollout.repo.key,
         **rollout.extra_group_vars,
     }
-    text = render_inventory(rollout.plan, manifests, sources, group_vars, known)
+    text, desired = render_inventory(
+        rollout.plan, manifests, sources, group_vars, known, tree_digest(rollout.playbook.parent)
+    )
     rollout.workdir.mkdir(parents=True, exist_ok=True)
     generated = rollout.workdir / "centres.yml"
     write_atomic(generated, text.encode("utf-8"), mode=0o600)
     inventories = [rollout.inventory, generated] if rollout.inventory else [generated]
     run_id = journal.start_run("apply", rollout.plan.profile.name, rollout.plan.profile.sha256)
     result = ApplyResult(run_id=run_id)
-    waves = sorted({c.wave for c in rollout.plan.centres})
+    selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
+    held = {} if rollout.force or rollout.check else _held_states(rollout, inventories, selected)
     try:
-        for wave in waves:
-            hosts = [
-                c.id for c in rollout.plan.centres if c.wave == wave and _selected(rollout, c.id)
-            ]
+        for wave in sorted({c.wave for c in selected}):
+            in_wave = [c.id for c in selected if c.wave == wave]
+            done_already = [h for h in in_wave if held.get(h) == desired[h]]
+            hosts = [h for h in in_wave if h not in done_already]
+            for host in done_already:
+                result.centres.append(CentreResult(host, wave, "ok", message=UNCHANGED))
+                journal.record_centre(run_id, host, wave, "ok", 0, 0.0, UNCHANGED)
             if not hosts:
                 continue
             if result.stopped:
@@ -142,6 +155,23 @@ def apply_plan(rollout: Rollout, journal: Journal, progress: Progress) -> ApplyR
     finally:
         journal.finish_run(run_id, "ok" if result.ok and result.centres else "failed")
     return result
+
+
+def _held_states(
+    rollout: Rollout, inventories: list[Path], centres: list[PlanCentre]
+) -> dict[str, str | None]:
+    """The desired-state digest each server recorded after its last complete apply."""
+    hosts = [c.id for c in centres]
+    return read_remote_file(rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE)
+
+
+def tree_digest(folder: Path) -> str:
+    """Digest of every file under `folder`: the playbooks and roles a run will use."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def _selected(rollout: Rollout, centre: str) -> bool:

@@ -24,25 +24,26 @@ from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result, show_
 
 TrustedKeys = Annotated[
     list[Path] | None,
-    typer.Option(
-        help="Public key trusted to sign bundles [default: the repo's bundles/keys/*.pub]"
-    ),
+    typer.Option(help="Public key trusted to sign bundles [default: bundles/keys/*.pub]"),
+]
+Inventory = Annotated[Path | None, typer.Option(help="Ansible inventory naming the centres.")]
+Limit = Annotated[str | None, typer.Option(help="Only these centres (comma-separated).")]
+Check = Annotated[bool, typer.Option("--check", help="Ansible check mode: change nothing.")]
+MaxFail = Annotated[
+    float, typer.Option(min=0, max=100, help="Stop when a wave fails on more centres (%).")
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="Run on servers that hold this desired state already.")
 ]
 
 
 def apply(
     plan: Annotated[Path, typer.Argument(help="Plan file (JSON).", show_default=False)],
-    inventory: Annotated[
-        Path | None, typer.Option(help="Ansible inventory naming the centres.")
-    ] = None,
-    limit: Annotated[str | None, typer.Option(help="Only these centres (comma-separated).")] = None,
-    check: Annotated[
-        bool, typer.Option("--check", help="Ansible check mode: change nothing.")
-    ] = False,
-    max_fail_percent: Annotated[
-        float,
-        typer.Option(min=0, max=100, help="Stop after a wave failing on more centres than this."),
-    ] = 0.0,
+    inventory: Inventory = None,
+    limit: Limit = None,
+    check: Check = False,
+    max_fail_percent: MaxFail = 0.0,
+    force: Force = False,
     catalog: CatalogDir = None,
     trusted_key: TrustedKeys = None,
     json: Json = False,
@@ -55,6 +56,7 @@ def apply(
         limit=set(limit.split(",")) if limit else None,
         check=check,
         max_fail_percent=max_fail_percent,
+        force=force,
         trusted_key=trusted_key,
         quiet=json,
     )
@@ -74,6 +76,7 @@ def run_apply(
     limit: set[str] | None = None,
     check: bool = False,
     max_fail_percent: float = 0.0,
+    force: bool = False,
     trusted_key: list[Path] | None = None,
     quiet: bool = False,
 ) -> ApplyResult:
@@ -90,6 +93,7 @@ def run_apply(
         limit=limit,
         check=check,
         max_fail_percent=max_fail_percent,
+        force=force,
         trusted_keys=tuple(load_public_key(k) for k in keys),
     )
     journal = Journal(home / "journal.sqlite")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.errors import InputError
 from lpdeploy.inventory.portal_text import portal_text
+from lpdeploy.output import canonical_json
 from lpdeploy.plan.model import Plan, PlanCentre
 
 GROUP = "lpdeploy_centres"
@@ -65,15 +67,26 @@ def centre_vars(
     }
 
 
+def desired_state(host_vars: dict[str, Any], group_vars: dict[str, Any], salt: str) -> str:
+    """A digest of everything a run asks of one server. Where a file lives on the
+    controller is left out: the same bundles from a field kit are the same state."""
+    bundles = [{k: v for k, v in b.items() if k != "source"} for b in host_vars["lpdeploy_bundles"]]
+    shared = {k: v for k, v in group_vars.items() if k != "lpdeploy_repo_archive"}
+    document = {"host": host_vars | {"lpdeploy_bundles": bundles}, "group": shared, "salt": salt}
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
 def render_inventory(
     plan: Plan,
     manifests: dict[tuple[str, str], BundleManifest],
     sources: dict[tuple[str, str], Path],
     group_vars: dict[str, Any],
     known_hosts: set[str] | None,
-) -> str:
-    """YAML of the centres group. With `known_hosts` (the hosts of the user's inventory),
-    centres are found there; otherwise each needs its plan `host`."""
+    salt: str = "",
+) -> tuple[str, dict[str, str]]:
+    """YAML of the centres group, and each centre's desired-state digest. With
+    `known_hosts` (the hosts of the user's inventory), centres are found there; otherwise
+    each needs its plan `host`. `salt` is a digest of the playbooks that will run."""
     missing = [
         c.id
         for c in plan.centres
@@ -89,10 +102,13 @@ def render_inventory(
             "plan", f"centres without a server: {', '.join(missing)}; expected {where}", "centres"
         )
     hosts: dict[str, Any] = {}
+    desired: dict[str, str] = {}
     for centre in plan.centres:
         host_vars = centre_vars(centre, manifests, sources)
+        desired[centre.id] = desired_state(host_vars, group_vars, salt)
+        host_vars["lpdeploy_desired_state"] = desired[centre.id]
         if known_hosts is None and centre.host:
             host_vars["ansible_host"] = centre.host
         hosts[centre.id] = host_vars
     document = {GROUP: {"hosts": hosts, "vars": dict(sorted(group_vars.items()))}}
-    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=1000)
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=1000), desired

@@ -113,7 +113,12 @@ def test_a_tampered_bundle_is_refused_and_not_activated(
 
 
 def test_a_cut_server_fails_alone_and_a_rerun_finishes_it(lab: Lab, plan: Path) -> None:
-    ssh(lab, hosts(lab)[2], "rm -rf /srv/lpdeploy/bundles/calm-breathing-en")
+    # centre-03 as a server whose last apply was cut short: no record, a bundle missing
+    ssh(
+        lab,
+        hosts(lab)[2],
+        "rm -rf /srv/lpdeploy/bundles/calm-breathing-en /var/lib/lpdeploy/desired-state",
+    )
     lab.cut("centre-03")
     try:
         code, result = apply(plan, lab)
@@ -131,3 +136,17 @@ def test_a_cut_server_fails_alone_and_a_rerun_finishes_it(lab: Lab, plan: Path) 
         ).returncode
         == 0
     )
+
+
+def test_same_desired_state_is_skipped_and_force_repairs_drift(lab: Lab, plan: Path) -> None:
+    second = hosts(lab)[1]
+    ssh(lab, second, "rm -rf /srv/lpdeploy/bundles/feelings-ar")
+    code, result = apply(plan, lab, "--limit", "centre-02")
+    assert code == 0, result
+    [centre] = result["centres"]
+    assert (centre["outcome"], centre["changed"]) == ("ok", 0)
+    assert centre["message"].startswith("unchanged")
+    code, result = apply(plan, lab, "--limit", "centre-02", "--force")
+    assert code == 0, result
+    assert result["centres"][0]["outcome"] == "changed"
+    assert ssh(lab, second, "test -L /srv/lpdeploy/bundles/feelings-ar/current").returncode == 0

@@ -28,7 +28,7 @@ def fixture_inputs(fixtures: Path) -> Inputs:
 
 def test_host_vars_carry_what_the_roles_need(inputs: Inputs) -> None:
     plan, manifests, sources = inputs
-    text = render_inventory(
+    text, desired = render_inventory(
         plan,
         manifests,
         sources,
@@ -48,6 +48,23 @@ def test_host_vars_carry_what_the_roles_need(inputs: Inputs) -> None:
     )
     assert "ansible_host" not in first
     assert yaml.safe_load(text)[GROUP]["vars"] == {"lpdeploy_repo_key": "k"}
+    assert first["lpdeploy_desired_state"] == desired["centre-01"]
+    assert len(set(desired.values())) == 3
+
+
+def test_desired_state_changes_with_what_is_asked_not_where_files_are(inputs: Inputs) -> None:
+    plan, manifests, sources = inputs
+    hosts = {"centre-01", "centre-02", "centre-03"}
+    _, before = render_inventory(plan, manifests, sources, {"lpdeploy_repo_key": "k"}, hosts)
+    moved = {key: Path("/media/usb") / path.name for key, path in sources.items()}
+    _, same = render_inventory(plan, manifests, moved, {"lpdeploy_repo_key": "k"}, hosts)
+    assert same == before
+    _, other_repo = render_inventory(plan, manifests, sources, {"lpdeploy_repo_key": "j"}, hosts)
+    assert all(other_repo[c] != before[c] for c in hosts)
+    _, other_roles = render_inventory(
+        plan, manifests, sources, {"lpdeploy_repo_key": "k"}, hosts, "x"
+    )
+    assert all(other_roles[c] != before[c] for c in hosts)
 
 
 def test_a_centre_without_a_server_is_named(inputs: Inputs) -> None:
