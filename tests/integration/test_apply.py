@@ -87,8 +87,9 @@ def test_second_apply_changes_nothing(lab: Lab, plan: Path) -> None:
     assert {c["outcome"] for c in result["centres"]} == {"ok"}
 
 
-def test_servers_use_only_the_local_repository(lab: Lab) -> None:
+def test_servers_use_only_the_local_repository_and_stay_offline(lab: Lab) -> None:
     for host in hosts(lab):
+        assert ssh(lab, host, "ip route show default").stdout.strip() == ""
         sources = ssh(
             lab, host, "cat /etc/apt/sources.list.d/*.list; ls /etc/apt/sources.list.d"
         ).stdout
