@@ -78,6 +78,8 @@ class Rollout:
     max_fail_percent: float = 0.0
     trusted_keys: tuple[PublicKey, ...] = ()
     forks: int = 20
+    cache: Path | None = None
+    """Where answers that only change with their inputs are kept (inventory listings)."""
     force: bool = False
     """Run even on servers that hold this plan's desired state already."""
     extra_group_vars: dict[str, Any] = field(default_factory=dict)
@@ -113,7 +115,7 @@ def check_bundles(
 
 def apply_plan(rollout: Rollout, journal: Journal, progress: Progress) -> ApplyResult:
     manifests, sources = check_bundles(rollout)
-    known = inventory_hosts(rollout.inventory) if rollout.inventory else None
+    known = inventory_hosts(rollout.inventory, rollout.cache) if rollout.inventory else None
     group_vars = {
         "lpdeploy_repo_archive": str(rollout.repo.archive),
         "lpdeploy_repo_key": rollout.repo.key,

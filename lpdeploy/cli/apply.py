@@ -89,6 +89,7 @@ def run_apply(
         repo=package_repo(home / "packages", CACHE),
         playbook=playbooks_dir() / "site.yml",
         workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
+        cache=home / "cache",
         inventory=inventory,
         limit=limit,
         check=check,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -9,12 +10,27 @@ from pathlib import Path
 import ansible_runner
 
 from lpdeploy.errors import InputError
+from lpdeploy.output import write_atomic
 from lpdeploy.runner.spec import tool_path
 
 
-def inventory_hosts(inventory: Path) -> set[str]:
+def inventory_hosts(inventory: Path, cache: Path | None = None) -> set[str]:
+    """The hosts of an inventory. A static inventory file (not a folder, not a script) is
+    listed once per content: the answer is kept in `cache` under the file's sha256."""
     if not inventory.exists():
         raise InputError.single(str(inventory), "inventory not found")
+    static = inventory.is_file() and not os.access(inventory, os.X_OK)
+    key = hashlib.sha256(inventory.read_bytes()).hexdigest() if static else None
+    cached = cache / f"inventory-{key}.json" if cache is not None and key else None
+    if cached is not None and cached.exists():
+        return set(json.loads(cached.read_text()))
+    hosts = _list_hosts(inventory)
+    if cached is not None:
+        write_atomic(cached, json.dumps(sorted(hosts)).encode())
+    return hosts
+
+
+def _list_hosts(inventory: Path) -> set[str]:
     os.environ["PATH"] = tool_path()  # ansible-runner looks ansible-inventory up on PATH
     out, err = ansible_runner.get_inventory(
         action="list",
