@@ -1,0 +1,123 @@
+"""Bundle push of a 200 MB, 2,000-file bundle to one lab server, against plain `rsync -a`
+to the same server, in one run: first push, then a push when nothing changed.
+
+lpdeploy's push is the bundle_loader role: rsync into staging, every file's sha256 checked
+on the server, the version renamed into place and `current` switched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from lpdeploy.bundle.build import build_bundle
+from lpdeploy.catalog import load_catalog
+from lpdeploy.lab.fleet import Lab
+from lpdeploy.output import canonical_json, write_atomic
+from lpdeploy.plan import build_plan
+from lpdeploy.profile import load_profile
+from lpdeploy.runner.spec import build_spec
+
+REPO = Path(__file__).resolve().parent.parent
+FILES = 2000
+SIZE = 200 * 10**6
+PROFILE = """\
+name: bench-push
+region: {country: TD}
+languages: [fr]
+connectivity: offline
+centres:
+  - {id: push-01, learners: 40}
+"""
+
+
+def make_bundle(folder: Path) -> Path:
+    rng = random.Random(1)
+    source = folder / "src"
+    for index in range(FILES):
+        path = source / "content" / f"part-{index // 100:02d}" / f"page-{index:04d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(SIZE // FILES))
+    (source / "bundle.yaml").write_text(
+        "id: big-course\nversion: '1'\ntitle: Big\nkind: media\nlanguages: [fr]\nlicence: CC0\n"
+    )
+    return build_bundle(source, folder / "built").path
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    lab = Lab("bpush")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        os.environ["LPDEPLOY_HOME"] = str(home)
+        profile = home / "profile.yaml"
+        profile.write_text(PROFILE)
+        plan = build_plan(load_profile(profile), load_catalog(REPO / "bundles"))
+        write_atomic(home / "plan.json", canonical_json(plan))
+        bundle = make_bundle(home / "bundle")
+        try:
+            lab.down()
+            state = lab.up(["push-01"])
+            address = state.hosts[0].address
+            apply = [sys.executable, "-m", "lpdeploy", "apply", str(home / "plan.json"),
+                     "--inventory", str(lab.inventory), "--json"]  # fmt: skip
+            subprocess.run(apply, check=True, stdout=subprocess.DEVNULL)
+            ssh = " ".join(lab.ssh_command(state.hosts[0])[:-1])
+            rsync = ["rsync", "-a", "-e", ssh, f"{bundle}/", f"root@{address}:/srv/rsync-baseline/"]
+            env = dict(os.environ)
+            rsync_first = timed(rsync, env)
+            rsync_again = timed(rsync, env)
+            play = home / "push.yml"
+            bundles = [{"id": "big-course", "version": "1", "kind": "media", "source": str(bundle)}]
+            play.write_text(yaml.safe_dump([{"name": "Push", "hosts": "all", "gather_facts": False,
+                                             "vars": {"lpdeploy_bundles": bundles},
+                                             "roles": ["bundle_loader"]}]))  # fmt: skip
+            spec = build_spec(home / "push", lab.inventory, playbook=play)
+            env = (
+                os.environ
+                | spec.envvars
+                | {"ANSIBLE_ROLES_PATH": str(REPO / "playbooks" / "roles")}
+            )
+            command = [
+                str(Path(sys.executable).parent / "ansible-playbook"),
+                "-i",
+                str(lab.inventory),
+                str(play),
+            ]
+            push_first = timed(command, env)
+            push_again = timed(command, env)
+        finally:
+            lab.down()
+    figures = {
+        "bench": "bundle_push",
+        "files": FILES,
+        "bytes": SIZE,
+        "rsync_s": round(rsync_first, 2),
+        "push_s": round(push_first, 2),
+        "push_vs_rsync": round(rsync_first / push_first, 2),
+        "rsync_nochange_s": round(rsync_again, 2),
+        "push_nochange_s": round(push_again, 2),
+        "push_vs_rsync_nochange": round(rsync_again / push_again, 2),
+    }
+    print(f"first push: rsync -a {rsync_first:.1f} s, lpdeploy {push_first:.1f} s: "
+          f"{figures['push_vs_rsync']}x rsync's speed (target >= 0.9)")  # fmt: skip
+    print(f"no change:  rsync -a {rsync_again:.1f} s, lpdeploy {push_again:.1f} s: "
+          f"{figures['push_vs_rsync_nochange']}x")  # fmt: skip
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
