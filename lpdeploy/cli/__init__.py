@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from lpdeploy.cli import apply, bundle, catalog, keys, kit, lab, plan, profile, rehearse
+from lpdeploy.cli import apply, bundle, catalog, keys, kit, lab, plan, profile, rehearse, verify
 from lpdeploy.errors import RC, InputError, LpdeployError
 from lpdeploy.ui.console import err, print_json
 
@@ -60,6 +60,7 @@ app.add_typer(bundle.app, name="bundle")
 app.add_typer(lab.app, name="lab")
 app.add_typer(kit.app, name="kit")
 app.command("apply")(apply.apply)
+app.command("verify")(verify.verify)
 app.command("status")(apply.status)
 app.command("rehearse")(rehearse.rehearse)
 

@@ -15,22 +15,27 @@ from lpdeploy.runner.spec import tool_path
 
 
 def inventory_hosts(inventory: Path, cache: Path | None = None) -> set[str]:
-    """The hosts of an inventory. A static inventory file (not a folder, not a script) is
-    listed once per content: the answer is kept in `cache` under the file's sha256."""
+    return set(inventory_addresses(inventory, cache))
+
+
+def inventory_addresses(inventory: Path, cache: Path | None = None) -> dict[str, str]:
+    """Each host of an inventory with the address Ansible connects to. A static inventory
+    file (not a folder, not a script) is listed once per content: the answer is kept in
+    `cache` under the file's sha256."""
     if not inventory.exists():
         raise InputError.single(str(inventory), "inventory not found")
     static = inventory.is_file() and not os.access(inventory, os.X_OK)
     key = hashlib.sha256(inventory.read_bytes()).hexdigest() if static else None
-    cached = cache / f"inventory-{key}.json" if cache is not None and key else None
+    cached = cache / f"inventory-{key}.v2.json" if cache is not None and key else None
     if cached is not None and cached.exists():
-        return set(json.loads(cached.read_text()))
+        return dict(json.loads(cached.read_text()))
     hosts = _list_hosts(inventory)
     if cached is not None:
-        write_atomic(cached, json.dumps(sorted(hosts)).encode())
+        write_atomic(cached, json.dumps(hosts, sort_keys=True).encode())
     return hosts
 
 
-def _list_hosts(inventory: Path) -> set[str]:
+def _list_hosts(inventory: Path) -> dict[str, str]:
     os.environ["PATH"] = tool_path()  # ansible-runner looks ansible-inventory up on PATH
     out, err = ansible_runner.get_inventory(
         action="list",
@@ -50,8 +55,8 @@ def _list_hosts(inventory: Path) -> set[str]:
             str(inventory), f"Ansible cannot read it: {said[-1] if said else 'no hosts'}"
         )
     hostvars = out.get("_meta", {}).get("hostvars", {})
-    hosts = set(hostvars)
+    names = set(hostvars)
     for group in out.values():
         if isinstance(group, dict):
-            hosts.update(group.get("hosts", []))
-    return hosts
+            names.update(group.get("hosts", []))
+    return {name: str(hostvars.get(name, {}).get("ansible_host", name)) for name in names}

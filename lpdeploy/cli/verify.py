@@ -1,0 +1,68 @@
+"""`lpdeploy verify PLAN`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lpdeploy.catalog import load_catalog
+from lpdeploy.cli.options import CatalogDir, Json, catalog_path
+from lpdeploy.errors import RC
+from lpdeploy.journal import Journal
+from lpdeploy.output import write_atomic
+from lpdeploy.plan.load import load_plan
+from lpdeploy.readiness.check import check_readiness
+from lpdeploy.readiness.report import junit_xml
+from lpdeploy.settings import state_dir
+from lpdeploy.ui.console import err, print_json
+from lpdeploy.ui.readiness import report_html, show_report
+
+
+def verify(
+    plan: Annotated[Path, typer.Argument(help="Plan file (JSON).", show_default=False)],
+    inventory: Annotated[
+        Path | None, typer.Option(help="Ansible inventory naming the centres.")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write a one-file HTML report here.")
+    ] = None,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Hash every bundle file on the servers.")
+    ] = False,
+    catalog: CatalogDir = None,
+    json: Json = False,
+) -> None:
+    """Readiness of every centre. Exit 0 when all are ready, 1 otherwise."""
+    loaded = load_plan(plan)
+    home = state_dir()
+    workdir = home / "runs" / f"verify-{time.strftime('%Y%m%d-%H%M%S')}"
+    report = check_readiness(
+        loaded, load_catalog(catalog_path(catalog)), inventory, workdir, deep, loaded.profile.name
+    )
+    journal = Journal(home / "journal.sqlite")
+    try:
+        run_id = journal.start_run("verify", loaded.profile.name, loaded.profile.sha256)
+        for centre in report.centres:
+            failing = "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
+            journal.record_centre(
+                run_id, centre.id, 0, "ready" if centre.ready else "not-ready", 0, 0.0, failing
+            )
+        journal.finish_run(run_id, "ready" if report.ready else "not-ready")
+    finally:
+        journal.close()
+    if junit is not None:
+        write_atomic(junit, junit_xml(report))
+        err.print(f"JUnit XML written to {junit}")
+    if html is not None:
+        write_atomic(html, report_html(report).encode("utf-8"))
+        err.print(f"HTML report written to {html}")
+    if json:
+        print_json(report)
+    else:
+        show_report(report)
+    if not report.ready:
+        raise typer.Exit(RC.FAILED)

@@ -1,0 +1,1 @@
+"""Readiness: is each learning centre ready for children tomorrow morning?"""

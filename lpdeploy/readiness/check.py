@@ -1,0 +1,177 @@
+"""Check every centre: one Ansible round runs the server-side checks on all servers at
+once, while this machine checks each portal and its courses over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from lpdeploy.catalog import Catalog
+from lpdeploy.errors import InputError
+from lpdeploy.inventory.render import GROUP, centre_vars
+from lpdeploy.output import write_atomic
+from lpdeploy.plan.model import Plan, PlanCentre
+from lpdeploy.profile.hardware import HEADROOM_FRACTION
+from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
+from lpdeploy.runner.inventory import inventory_addresses
+from lpdeploy.runner.run import run_to_end
+from lpdeploy.runner.spec import build_spec
+
+SERVER_CHECK = Path(__file__).with_name("server_check.py")
+BUNDLE_ROOT = "/srv/lpdeploy/bundles"
+HTTP_TIMEOUT = 5.0
+
+
+def check_readiness(
+    plan: Plan, catalog: Catalog, inventory: Path | None, workdir: Path, deep: bool, plan_name: str
+) -> ReadinessReport:
+    addresses = _addresses(plan, inventory, workdir)
+    manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
+    generated = workdir / "verify.yml"
+    hosts = {c.id: {"lpdeploy_verify": _expectation(c, manifests, deep)} for c in plan.centres}
+    for centre in plan.centres:
+        if inventory is None:
+            hosts[centre.id]["ansible_host"] = addresses[centre.id]
+    write_atomic(generated, yaml.safe_dump({GROUP: {"hosts": hosts}}).encode(), mode=0o600)
+    inventories = [inventory, generated] if inventory else [generated]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        web = {c.id: pool.submit(_web_checks, c, addresses[c.id], catalog) for c in plan.centres}
+        server = _server_checks(workdir, inventories, [c.id for c in plan.centres])
+        centres = []
+        for centre in plan.centres:
+            checks = server[centre.id]
+            reachable = next(c for c in checks if c.name == "reachable")
+            if reachable.ok:
+                checks += web[centre.id].result()
+            centres.append(centre_report(centre.id, addresses[centre.id], checks))
+    return ReadinessReport(plan=plan_name, ready=all(c.ready for c in centres), centres=centres)
+
+
+def _addresses(plan: Plan, inventory: Path | None, workdir: Path) -> dict[str, str]:
+    if inventory is None:
+        missing = [c.id for c in plan.centres if not c.host]
+        if missing:
+            raise InputError.single(
+                "plan", f"centres without a host: {', '.join(missing)} (give --inventory)"
+            )
+        return {c.id: str(c.host) for c in plan.centres}
+    known = inventory_addresses(inventory, workdir.parent / "cache")
+    missing = [c.id for c in plan.centres if c.id not in known]
+    if missing:
+        raise InputError.single(
+            str(inventory), f"centres not in the inventory: {', '.join(missing)}"
+        )
+    return {c.id: known[c.id] for c in plan.centres}
+
+
+def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], deep: bool) -> str:
+    bundles = []
+    for ref in centre.bundles:
+        manifest = manifests.get((ref.id, ref.version))
+        digest = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest else ""
+        bundles.append({"id": ref.id, "version": ref.version, "manifest_sha256": digest})
+    wanted = {
+        "timezone": centre.timezone,
+        "services": centre.services,
+        "bundles": bundles,
+        "deep": deep,
+        "now": time.time(),
+        "headroom_fraction": HEADROOM_FRACTION,
+        "bundle_root": BUNDLE_ROOT,
+    }
+    return base64.b64encode(json.dumps(wanted).encode()).decode()
+
+
+def _server_checks(
+    workdir: Path, inventories: list[Path], hosts: list[str]
+) -> dict[str, list[CheckResult]]:
+    spec = build_spec(
+        workdir / "checks", inventories, module="ansible.builtin.script",
+        module_args=f"{SERVER_CHECK} {{{{ lpdeploy_verify }}}} executable=python3",
+        host_pattern=GROUP, limit=",".join(hosts), forks=max(5, len(hosts)),
+    )  # fmt: skip
+    found: dict[str, list[CheckResult]] = {}
+    for event in run_to_end(spec):
+        data = event.get("event_data") or {}
+        host, result = data.get("host"), data.get("res") or {}
+        if host not in hosts:
+            continue
+        if event.get("event") == "runner_on_unreachable":
+            found[host] = [
+                CheckResult(name="reachable", ok=False, detail=str(result.get("msg", ""))[:300])
+            ]
+        elif event.get("event") == "runner_on_ok":
+            found[host] = [
+                CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key")
+            ]
+            found[host] += [CheckResult(**c) for c in json.loads(result.get("stdout", "[]"))]
+        elif event.get("event") == "runner_on_failed":
+            message = str(result.get("stderr") or result.get("msg", ""))[-300:]
+            found[host] = [
+                CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key"),
+                CheckResult(name="system", ok=False, detail=f"the checks could not run: {message}"),
+            ]
+    for host in hosts:
+        found.setdefault(
+            host, [CheckResult(name="reachable", ok=False, detail="no answer from Ansible")]
+        )
+    return found
+
+
+def _web_checks(centre: PlanCentre, address: str, catalog: Catalog) -> list[CheckResult]:
+    status, page = _get(f"http://{address}/")
+    if status != 200:
+        return [
+            CheckResult(
+                name="portal", ok=False, detail=f"http://{address}/ answered {status or 'nothing'}"
+            ),
+            CheckResult(name="content", ok=False, detail="not checked: no portal"),
+        ]
+    missing = [b.id for b in centre.bundles if f'data-bundle="{b.id}"' not in page]
+    portal = CheckResult(
+        name="portal",
+        ok=not missing,
+        detail=f"does not list {', '.join(missing)}"
+        if missing
+        else f"200, lists all {len(centre.bundles)} bundles",
+    )
+    manifests = {(b.id, b.version): b for b in catalog.bundles}
+    entries = (
+        centre_vars(centre, manifests, catalog.folders)["lpdeploy_bundles"] if not missing else []
+    )
+    broken = []
+    for entry in entries:
+        path = (
+            f"/kiwix/{entry['entry']}"
+            if entry["kind"] == "zim"
+            else f"/courses/{entry['id']}/current/content/{entry['entry']}"
+        )
+        code, _ = _get(f"http://{address}{path}")
+        if code != 200:
+            broken.append(f"{entry['id']} ({path}: {code or 'no answer'})")
+    content = CheckResult(
+        name="content",
+        ok=not broken and not missing,
+        detail="; ".join(broken)
+        if broken
+        else ("every course answers 200" if entries else "not checked: portal incomplete"),
+    )
+    return [portal, content]
+
+
+def _get(url: str) -> tuple[int | None, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
+            return int(response.status), response.read(2_000_000).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except (urllib.error.URLError, OSError):
+        return None, ""
