@@ -12,7 +12,6 @@ happens whenever the signature is not by that key.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import langcodes
 import yaml
 
 from lpdeploy.bundle.build import SIGNATURE, build_bundle
+from lpdeploy.bundle.hashing import tree_digest
 from lpdeploy.bundle.keys import generate_keys, load_public_key, read_signature
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,14 +30,6 @@ SOURCES = REPO / "bundles" / "src"
 RECORD = SOURCES / "built.txt"
 KEYS = REPO / ".keys"
 PUBLIC = REPO / "bundles" / "keys" / "lpdeploy-demo.pub"
-
-
-def source_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def demo_key() -> Path:
@@ -86,7 +78,7 @@ def main() -> int:
         dict(line.split() for line in RECORD.read_text().splitlines()) if RECORD.exists() else {}
     )
     for source in sorted(p for p in SOURCES.iterdir() if (p / "bundle.yaml").is_file()):
-        digest = source_digest(source)
+        digest = tree_digest(source)
         meta = yaml.safe_load((source / "bundle.yaml").read_text(encoding="utf-8"))
         built = REPO / "bundles" / f"{meta['id']}-{meta['version']}"
         signature = built / SIGNATURE

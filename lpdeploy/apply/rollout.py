@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import queue
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from lpdeploy.bundle.hashing import tree_digest
 from lpdeploy.bundle.keys import PublicKey
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.bundle.verify import verify_bundle
@@ -165,15 +165,6 @@ def _held_states(
     """The desired-state digest each server recorded after its last complete apply."""
     hosts = [c.id for c in centres]
     return read_remote_file(rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE)
-
-
-def tree_digest(folder: Path) -> str:
-    """Digest of every file under `folder`: the playbooks and roles a run will use."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def _selected(rollout: Rollout, centre: str) -> bool:

@@ -125,3 +125,12 @@ def _balance(sizes: list[int], shares: int, first_load: int = 0) -> list[list[in
         out[n].append(index)
         heapq.heappush(heap, (load + sizes[index] + 4096, n))
     return [share for share in out if share]
+
+
+def tree_digest(folder: Path) -> str:
+    """One digest of every file under `folder`, by relative path and content."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
