@@ -1,4 +1,4 @@
-"""`lpdeploy lab up|down|status|cut|heal|stop|start`."""
+"""`lpdeploy lab up|down|status|cut|heal|stop|start|clock`."""
 
 from __future__ import annotations
 
@@ -107,3 +107,32 @@ def stop(host: Host, lab: LabName = "main") -> None:
 def start(host: Host, lab: LabName = "main") -> None:
     """Boot a stopped server again and wait until it answers."""
     Lab(lab).start(host)
+
+
+@app.command()
+def clock(
+    host: Host,
+    by: Annotated[
+        str,
+        typer.Option(help="How far off: seconds or with a unit, e.g. -1d, +2h, 90m; 0 resets."),
+    ],
+    lab: LabName = "main",
+) -> None:
+    """Set a server's clock off for every process it starts (--by 0 puts it back)."""
+    Lab(lab).clock(host, parse_offset(by))
+
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_offset(text: str) -> int:
+    """'-1d' -> -86400; '+2h' -> 7200; '90' -> 90."""
+    value = text.strip()
+    unit = UNITS.get(value[-1:], 0) if value else 0
+    number = value[:-1] if unit else value
+    try:
+        return int(number) * (unit or 1)
+    except ValueError:
+        raise InputError.single(
+            "OFFSET", f"expected seconds or a number with s, m, h or d (e.g. -1d), got {text!r}"
+        ) from None

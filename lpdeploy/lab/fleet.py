@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpdeploy.errors import InputError, NotRightError
+from lpdeploy.errors import InputError, MissingToolError, NotRightError
 from lpdeploy.lab import network
 from lpdeploy.lab.base import ensure_base
 from lpdeploy.lab.state import HostState, LabState, load_state, save_state
@@ -27,6 +27,9 @@ CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
 INOTIFY = Path("/proc/sys/fs/inotify/max_user_instances")
 BOOT_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
+DISK_GB = int(os.environ.get("LPDEPLOY_LAB_DISK_GB", "64"))
+"""Size of each server's own /srv disk: a sparse ext4 image, so it costs only what is written."""
+FAKETIME_LIB = "libfaketime.so.1"
 SUBNETS = {"main": "10.77.0", "test": "10.78.0"}
 """Other lab names get 10.N.0.0/24 with N from 100 to 199, derived from the name."""
 
@@ -128,6 +131,33 @@ class Lab:
         host.cut = False
         self._save(state)
 
+    def clock(self, host_id: str, offset: int) -> None:
+        """Set a server's clock `offset` seconds off in every login session (0 puts it back).
+
+        Lab servers share this machine's kernel clock and may not set it, so the offset is
+        libfaketime, preloaded through /etc/environment into each SSH session and all it
+        runs (Ansible's modules, verify's checks); the SSH daemon itself keeps the true time.
+        """
+        _, host = self._existing(host_id)
+        root = self.host_dir(host.id) / "root"
+        environment = root / "etc" / "environment"
+        kept = [
+            line
+            for line in (environment.read_text().splitlines() if environment.exists() else [])
+            if not line.startswith(("LD_PRELOAD=", "FAKETIME"))
+        ]
+        if offset:
+            inside = Path("/usr/local/lib/lpdeploy-lab") / FAKETIME_LIB
+            copy = root / inside.relative_to("/")
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(_faketime_library().read_bytes())
+            kept += [
+                f"LD_PRELOAD={inside}",
+                f"FAKETIME={offset:+d}",
+                "FAKETIME_DONT_FAKE_MONOTONIC=1",
+            ]
+        environment.write_text("".join(f"{line}\n" for line in kept))
+
     def stop(self, host_id: str) -> None:
         state, host = self._existing(host_id)
         self._stop(host)
@@ -177,10 +207,20 @@ class Lab:
         return host
 
     def _mount(self, state: LabState, host: HostState) -> None:
+        """Root: an overlay on the base. /srv: the server's own disk, bounded like a real one."""
         folder = self.host_dir(host.id)
         if not os.path.ismount(folder / "root"):
             options = f"lowerdir={state.base},upperdir={folder / 'upper'},workdir={folder / 'work'}"
             run(["mount", "-t", "overlay", "overlay", "-o", options, str(folder / "root")])
+        image, srv = folder / "disk.img", folder / "srv"
+        if not image.exists():
+            with image.open("wb") as handle:
+                handle.truncate(DISK_GB * 10**9)
+            run(["mkfs.ext4", "-q", "-F", "-m", "0", "-i", "65536", "-L", "srv",
+                 "-E", "lazy_itable_init=1,lazy_journal_init=1", str(image)])  # fmt: skip
+        srv.mkdir(exist_ok=True)
+        if not os.path.ismount(srv):
+            run(["mount", "-o", "loop,noinit_itable", str(image), str(srv)])
 
     def _personalise(self, root: Path, host: HostState) -> None:
         (root / "etc" / "hostname").write_text(f"{host.id}\n")
@@ -206,6 +246,7 @@ class Lab:
             "--quiet", "--boot", "--register=no", "--keep-unit", f"--directory={folder / 'root'}",
             f"--machine={host.id}", f"--network-namespace-path=/run/netns/{host.netns}",
             "--link-journal=no", "--resolv-conf=off", "--timezone=off", "--console=read-only",
+            f"--bind={folder / 'srv'}:/srv",
         ]  # fmt: skip
         with (folder / "console.log").open("ab") as log:
             self._children[host.id] = subprocess.Popen(
@@ -243,11 +284,11 @@ class Lab:
     def _destroy(self, state: LabState, host: HostState) -> None:
         self._stop(host)
         folder = self.host_dir(host.id)
-        root = folder / "root"
-        if os.path.ismount(root):
-            run(["umount", str(root)], check=False)
-            if os.path.ismount(root):
-                run(["umount", "--lazy", str(root)])
+        for mount in (folder / "srv", folder / "root"):
+            if os.path.ismount(mount):
+                run(["umount", str(mount)], check=False)
+                if os.path.ismount(mount):
+                    run(["umount", "--lazy", str(mount)])
         network.remove_netns(host.netns)
         network.remove_link(host.veth)
         for cgroup in self._host_cgroups(host):
@@ -369,6 +410,15 @@ class Lab:
 
 def subnet_of(name: str) -> str:
     return SUBNETS.get(name) or f"10.{100 + zlib.crc32(name.encode()) % 100}.0"
+
+
+def _faketime_library() -> Path:
+    found = sorted(Path("/usr/lib").glob(f"*/faketime/{FAKETIME_LIB}"))
+    if not found:
+        raise MissingToolError(
+            "setting a lab server's clock needs libfaketime: `apt-get install -y libfaketime`"
+        )
+    return found[0]
 
 
 def _alive(pid: int | None) -> bool:

@@ -18,6 +18,7 @@ TOOLS = {
     "ssh-keygen": "openssh-client",
     "zstd": "zstd",
     "mount": "mount",
+    "mkfs.ext4": "e2fsprogs",
 }
 
 

@@ -52,7 +52,9 @@ def clock(now: float, timezone: str) -> Check:
     zone = zone_file.read_text(encoding="utf-8").strip() if zone_file.is_file() else "unset"
     problems = []
     if abs(drift) > 300:
-        problems.append(f"clock {drift:+.0f} s from the controller")
+        way = "behind" if drift < 0 else "ahead of"
+        size = f"{abs(drift) / 3600:.1f} h" if abs(drift) >= 3600 else f"{abs(drift):.0f} s"
+        problems.append(f"clock {size} {way} the controller")
     if zone != timezone:
         problems.append(f"time zone {zone}, planned {timezone}")
     return check("clock", not problems, "; ".join(problems) or f"within {abs(drift):.0f} s, {zone}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
-from lpdeploy.lab.fleet import Lab
+from lpdeploy.lab.fleet import DISK_GB, Lab
 from lpdeploy.lab.state import HostState, LabState
 from lpdeploy.runner.reduce import reduce_events
 from lpdeploy.runner.run import run_to_end
@@ -78,6 +79,35 @@ def test_no_server_reaches_outside_the_lab(lab: Lab) -> None:
         assert "unreachable" in probe.stderr.lower()
 
 
+def test_each_server_has_its_own_bounded_srv_disk(lab: Lab) -> None:
+    sizes = {}
+    for host in hosts(lab):
+        done = ssh(lab, host, "findmnt -n -o SOURCE,FSTYPE /srv; stat -f -c '%b %S' /srv")
+        source, blocks = done.stdout.splitlines()
+        assert source.split()[1] == "ext4"
+        sizes[host.id] = int(blocks.split()[0]) * int(blocks.split()[1])
+    assert all(0.9 * DISK_GB * 10**9 < size <= DISK_GB * 10**9 for size in sizes.values()), sizes
+    first, second = hosts(lab)[:2]
+    assert ssh(lab, first, "fallocate -l 1G /srv/big && df --output=used -B1 /srv").returncode == 0
+    try:
+        used = ssh(lab, second, "df --output=used -B1 /srv | tail -1").stdout
+        assert int(used) < 10**9
+    finally:
+        ssh(lab, first, "rm -f /srv/big")
+
+
+def test_a_server_clock_set_off_and_back(lab: Lab) -> None:
+    host = hosts(lab)[0]
+    lab.clock(host.id, -86400)
+    try:
+        # A new connection (no shared control socket): the offset applies to new sessions.
+        skewed = int(ssh(lab, host, "date +%s").stdout) - time.time()
+    finally:
+        lab.clock(host.id, 0)
+    assert -86400 - 30 < skewed < -86400 + 30
+    assert abs(int(ssh(lab, host, "date +%s").stdout) - time.time()) < 30
+
+
 def test_ansible_ping_through_ansible_runner(lab: Lab, tmp_path: Path) -> None:
     spec = build_spec(tmp_path / "run", lab.inventory, module="ansible.builtin.ping")
     state = reduce_events(run_to_end(spec))
@@ -131,6 +161,8 @@ def lab_leftovers(name: str, state: LabState) -> list[str]:
         line for line in Path("/proc/mounts").read_text().splitlines() if f"/lab/{name}/" in line
     ]
     found += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/lpdeploy-{name}")]
+    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=True).stdout
+    found += [line for line in loops.splitlines() if f"/lab/{name}/" in line]
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")

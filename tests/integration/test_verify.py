@@ -82,6 +82,9 @@ FAULTS = [
      f"cd {FEELINGS} && ln -sfn 9.9.9 current.new && mv -T current.new current",
      f"cd {FEELINGS} && ln -sfn 1.0.0 current.new && mv -T current.new current",
      {"bundles", "content"}, ()),
+    ("disk-past-headroom", "centre-01",
+     "fallocate -l $(( $(stat -f -c '%a * %S - %b * %S / 20' /srv) )) /srv/lpdeploy/filler",
+     "rm /srv/lpdeploy/filler", {"disk"}, ()),
     ("unplanned-bundle", "centre-03", "mkdir -p /srv/lpdeploy/bundles/extra-course/1.0",
      "rm -rf /srv/lpdeploy/bundles/extra-course", {"unexpected"}, ()),
 ]  # fmt: skip
@@ -109,6 +112,22 @@ def test_each_fault_fails_its_centre_and_check(
     found = failing(report)
     assert found[centre] == checks, found
     assert all(not found[other] for other in found if other != centre), found
+
+
+def test_a_clock_a_day_off_fails_only_that_centre(
+    lab: Lab, applied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its own home: fresh SSH connections, since the offset reaches new sessions only.
+    monkeypatch.setenv("LPDEPLOY_HOME", str(tmp_path))
+    lab.clock("centre-02", -86400)
+    try:
+        code, report = verify(lab, applied)
+    finally:
+        lab.clock("centre-02", 0)
+    assert code == 1
+    assert failing(report) == {"centre-01": set(), "centre-02": {"clock"}, "centre-03": set()}
+    detail = next(k["detail"] for k in report["centres"][1]["checks"] if k["name"] == "clock")
+    assert detail == "clock 24.0 h behind the controller", detail
 
 
 def test_a_byte_flip_needs_deep(lab: Lab, applied: Path) -> None:
