@@ -118,7 +118,7 @@ def clock(
     ],
     lab: LabName = "main",
 ) -> None:
-    """Set a server's clock off for every process it starts (--by 0 puts it back)."""
+    """Set a server's clock off in every new SSH session on it (--by 0 puts it back)."""
     Lab(lab).clock(host, parse_offset(by))
 
 
