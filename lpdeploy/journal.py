@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS runs (
     plan_sha256 TEXT NOT NULL,
     started REAL NOT NULL,
     ended REAL,
-    outcome TEXT
+    outcome TEXT,
+    resumes INTEGER
 );
 CREATE TABLE IF NOT EXISTS centres (
     run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -28,6 +29,17 @@ CREATE TABLE IF NOT EXISTS centres (
     PRIMARY KEY (run_id, centre)
 );
 """
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    kind: str
+    plan_sha256: str
+    started: float
+    ended: float | None
+    outcome: str | None
+    resumes: int | None
 
 
 @dataclass(frozen=True)
@@ -48,17 +60,49 @@ class Journal:
         self.path = path
         self.db = sqlite3.connect(path, timeout=10)
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        if "resumes" not in columns:  # a journal from before --resume
+            with self.db:
+                self.db.execute("ALTER TABLE runs ADD COLUMN resumes INTEGER")
 
     def close(self) -> None:
         self.db.close()
 
-    def start_run(self, kind: str, plan_name: str, plan_sha256: str) -> int:
+    def start_run(
+        self, kind: str, plan_name: str, plan_sha256: str, resumes: int | None = None
+    ) -> int:
         with self.db:
             cursor = self.db.execute(
-                "INSERT INTO runs (kind, plan_name, plan_sha256, started) VALUES (?, ?, ?, ?)",
-                (kind, plan_name, plan_sha256, time.time()),
+                "INSERT INTO runs (kind, plan_name, plan_sha256, started, resumes)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (kind, plan_name, plan_sha256, time.time(), resumes),
             )
         return int(cursor.lastrowid or 0)
+
+    def last_run(self, kind: str, plan_sha256: str) -> RunRecord | None:
+        row = self.db.execute(
+            "SELECT id, kind, plan_sha256, started, ended, outcome, resumes FROM runs"
+            " WHERE kind = ? AND plan_sha256 = ? ORDER BY id DESC LIMIT 1",
+            (kind, plan_sha256),
+        ).fetchone()
+        return RunRecord(*row) if row else None
+
+    def close_abandoned(self, kind: str) -> list[int]:
+        """Mark runs that never ended (their process was killed) as `killed`; return their ids.
+
+        Only call while holding the lock of `kind`: then no such run is still going.
+        """
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT id FROM runs WHERE kind = ? AND ended IS NULL", (kind,)
+            ).fetchall()
+        ]
+        with self.db:
+            self.db.executemany(
+                "UPDATE runs SET outcome = 'killed' WHERE id = ?", [(i,) for i in ids]
+            )
+        return ids
 
     def record_centre(
         self,

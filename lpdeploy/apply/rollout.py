@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +19,8 @@ from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
-from lpdeploy.runner.inventory import inventory_hosts
+from lpdeploy.preflight import pinned_files, preflight
+from lpdeploy.runner.inventory import Connection, inventory_connections
 from lpdeploy.runner.probe import read_remote_file
 from lpdeploy.runner.reduce import RunState, reduce_event
 from lpdeploy.runner.run import start_run
@@ -30,8 +30,21 @@ STATE_FILE = "/var/lib/lpdeploy/desired-state"
 UNCHANGED = "unchanged: the server holds this desired state"
 
 
+GRACE = 10.0
+"""Seconds Ansible gets to finish its current step after Ctrl-C, before it is killed."""
+
+
 class RunInterruptedError(LpdeployError):
     exit_code = 130
+
+    def __init__(self, message: str, result: ApplyResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class _WaveInterruptedError(Exception):
+    def __init__(self, done: list[CentreResult]) -> None:
+        self.done = done
 
 
 class Progress(Protocol):
@@ -40,12 +53,16 @@ class Progress(Protocol):
     def wave_finished(self, wave: int, state: RunState) -> None: ...
 
 
+class AnsibleWatch(Protocol):
+    def ansible_started(self, group: int) -> None: ...
+
+
 @dataclass
 class CentreResult:
     centre: str
     wave: int
     outcome: str
-    """ok, changed, failed, unreachable, incomplete or not-run."""
+    """ok, changed, failed, unreachable, incomplete, interrupted or not-run."""
     changed: int = 0
     message: str = ""
 
@@ -55,6 +72,8 @@ class ApplyResult:
     run_id: int
     centres: list[CentreResult] = field(default_factory=list)
     stopped: str | None = None
+    resumes: int | None = None
+    """The unfinished run this one continued (--resume)."""
 
     @property
     def ok(self) -> bool:
@@ -83,6 +102,10 @@ class Rollout:
     force: bool = False
     """Run even on servers that hold this plan's desired state already."""
     extra_group_vars: dict[str, Any] = field(default_factory=dict)
+    resume: bool = False
+    preflight: bool = True
+    """Check each server with paramiko first (host key, login, disk, platform)."""
+    """Continue the last unfinished run of this plan (what is done is skipped either way)."""
 
 
 def check_bundles(
@@ -113,9 +136,13 @@ def check_bundles(
     }
 
 
-def apply_plan(rollout: Rollout, journal: Journal, progress: Progress) -> ApplyResult:
+def apply_plan(
+    rollout: Rollout, journal: Journal, progress: Progress, watch: AnsibleWatch | None = None
+) -> ApplyResult:
     manifests, sources = check_bundles(rollout)
-    known = inventory_hosts(rollout.inventory, rollout.cache) if rollout.inventory else None
+    connections = _connections(rollout)
+    known = set(connections) if rollout.inventory else None
+    pinned = pinned_files(connections.values())
     group_vars = {
         "lpdeploy_repo_archive": str(rollout.repo.archive),
         "lpdeploy_repo_key": rollout.repo.key,
@@ -128,43 +155,113 @@ def apply_plan(rollout: Rollout, journal: Journal, progress: Progress) -> ApplyR
     generated = rollout.workdir / "centres.yml"
     write_atomic(generated, text.encode("utf-8"), mode=0o600)
     inventories = [rollout.inventory, generated] if rollout.inventory else [generated]
-    run_id = journal.start_run("apply", rollout.plan.profile.name, rollout.plan.profile.sha256)
-    result = ApplyResult(run_id=run_id)
+    resumes = _resumed_run(rollout, journal) if rollout.resume else None
+    run_id = journal.start_run(
+        "apply", rollout.plan.profile.name, rollout.plan.profile.sha256, resumes=resumes
+    )
+    result = ApplyResult(run_id=run_id, resumes=resumes)
     selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
-    held = {} if rollout.force or rollout.check else _held_states(rollout, inventories, selected)
+    refused = _preflight(rollout, connections, pinned, selected)
+    selected_ok = [c for c in selected if c.id not in refused]
+    held = (
+        {}
+        if rollout.force or rollout.check or not selected_ok
+        else _held_states(rollout, inventories, selected_ok, pinned)
+    )
     try:
         for wave in sorted({c.wave for c in selected}):
             in_wave = [c.id for c in selected if c.wave == wave]
-            done_already = [h for h in in_wave if held.get(h) == desired[h]]
-            hosts = [h for h in in_wave if h not in done_already]
+            done_already = [h for h in in_wave if h not in refused and held.get(h) == desired[h]]
+            hosts = [h for h in in_wave if h not in done_already and h not in refused]
             for host in done_already:
                 result.centres.append(CentreResult(host, wave, "ok", message=UNCHANGED))
                 journal.record_centre(run_id, host, wave, "ok", 0, 0.0, UNCHANGED)
+            skipped = [
+                CentreResult(h, wave, "not-run", message=f"preflight: {refused[h]}")
+                for h in in_wave
+                if h in refused
+            ]
+            for centre in skipped:
+                journal.record_centre(
+                    run_id, centre.centre, wave, "not-run", 0, 0.0, centre.message
+                )
+            result.centres += skipped
             if not hosts:
+                result.stopped = result.stopped or _stop_reason(rollout, wave, skipped)
                 continue
             if result.stopped:
                 result.centres += [
                     CentreResult(h, wave, "not-run", message=result.stopped) for h in hosts
                 ]
                 continue
-            done = _run_wave(rollout, inventories, wave, hosts, progress)
+            try:
+                done = _run_wave(rollout, inventories, wave, hosts, progress, watch, pinned)
+            except _WaveInterruptedError as stop:
+                done = stop.done
+                result.stopped = "interrupted"
             for centre in done:
                 journal.record_centre(
                     run_id, centre.centre, wave, centre.outcome, centre.changed, 0.0, centre.message
                 )
             result.centres += done
-            result.stopped = _stop_reason(rollout, wave, done)
+            if result.stopped == "interrupted":
+                later = [c for c in selected if c.wave > wave]
+                result.centres += [CentreResult(c.id, c.wave, "not-run", message="interrupted")
+                                   for c in later]  # fmt: skip
+                raise RunInterruptedError(
+                    f"interrupted: Ansible was stopped; run {run_id} recorded where each "
+                    "centre stood; `lpdeploy apply PLAN --resume` finishes it",
+                    result,
+                )
+            result.stopped = _stop_reason(rollout, wave, [*skipped, *done])
     finally:
-        journal.finish_run(run_id, "ok" if result.ok and result.centres else "failed")
+        outcome = "ok" if result.ok and result.centres else "failed"
+        journal.finish_run(run_id, "interrupted" if result.stopped == "interrupted" else outcome)
     return result
 
 
+def _resumed_run(rollout: Rollout, journal: Journal) -> int | None:
+    """The last apply of this plan if it did not finish well; None when there is none."""
+    last = journal.last_run("apply", rollout.plan.profile.sha256)
+    if last is None or last.outcome == "ok":
+        return None
+    return last.id
+
+
 def _held_states(
-    rollout: Rollout, inventories: list[Path], centres: list[PlanCentre]
+    rollout: Rollout, inventories: list[Path], centres: list[PlanCentre], pinned: list[Path]
 ) -> dict[str, str | None]:
     """The desired-state digest each server recorded after its last complete apply."""
     hosts = [c.id for c in centres]
-    return read_remote_file(rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE)
+    return read_remote_file(
+        rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE, known_hosts=pinned
+    )
+
+
+def _connections(rollout: Rollout) -> dict[str, Connection]:
+    """How each centre is reached: the inventory's word, else the plan's host field."""
+    if rollout.inventory:
+        return inventory_connections(rollout.inventory, rollout.cache)
+    return {c.id: Connection(host=c.id, address=str(c.host)) for c in rollout.plan.centres}
+
+
+def _preflight(
+    rollout: Rollout,
+    connections: dict[str, Connection],
+    pinned: list[Path],
+    centres: list[PlanCentre],
+) -> dict[str, str]:
+    """Centres whose server fails pre-flight, with why; apply does not run on them."""
+    if not rollout.preflight:
+        return {}
+    ids = {c.id for c in centres}
+    present = {k: v for k, v in connections.items() if k in ids}
+    report = preflight(rollout.plan, present, pinned)
+    return {
+        centre.id: "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
+        for centre in report.centres
+        if not centre.ready
+    }
 
 
 def _selected(rollout: Rollout, centre: str) -> bool:
@@ -185,7 +282,13 @@ def _stop_reason(rollout: Rollout, wave: int, done: list[CentreResult]) -> str |
 
 
 def _run_wave(
-    rollout: Rollout, inventories: list[Path], wave: int, hosts: list[str], progress: Progress
+    rollout: Rollout,
+    inventories: list[Path],
+    wave: int,
+    hosts: list[str],
+    progress: Progress,
+    watch: AnsibleWatch | None,
+    pinned: list[Path],
 ) -> list[CentreResult]:
     spec = build_spec(
         rollout.workdir / f"wave-{wave}",
@@ -194,22 +297,35 @@ def _run_wave(
         limit=",".join(hosts),
         forks=rollout.forks,
         check=rollout.check,
+        known_hosts=pinned,
     )
     progress.wave_started(wave, hosts)
     run = start_run(spec)
     state = RunState()
+    group = None
     try:
         while not (run.finished and run.events.empty()):
             with contextlib.suppress(queue.Empty):
                 reduce_event(state, run.events.get(timeout=0.2))
+            if group is None and watch is not None:
+                group = run.process_group()
+                if group is not None:
+                    watch.ansible_started(group)
             progress.update(state)
     except KeyboardInterrupt:
-        run.cancel()
-        while not run.finished:
-            time.sleep(0.1)
-        raise RunInterruptedError("interrupted: Ansible was cancelled") from None
+        run.interrupt(GRACE)
+        while not run.events.empty():
+            reduce_event(state, run.events.get())
+        progress.wave_finished(wave, state)
+        raise _WaveInterruptedError([_interrupted(state, host, wave) for host in hosts]) from None
     progress.wave_finished(wave, state)
     return [_centre_result(state, host, wave) for host in hosts]
+
+
+def _interrupted(state: RunState, host: str, wave: int) -> CentreResult:
+    progress = state.hosts.get(host)
+    where = f"at task: {progress.task}" if progress and progress.task else "before its first task"
+    return CentreResult(host, wave, "interrupted", progress.changed if progress else 0, where)
 
 
 def _centre_result(state: RunState, host: str, wave: int) -> CentreResult:

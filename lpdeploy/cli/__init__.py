@@ -8,7 +8,19 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from lpdeploy.cli import apply, bundle, catalog, keys, kit, lab, plan, profile, rehearse, verify
+from lpdeploy.cli import (
+    apply,
+    bundle,
+    catalog,
+    keys,
+    kit,
+    lab,
+    plan,
+    profile,
+    rehearse,
+    trust,
+    verify,
+)  # fmt: skip
 from lpdeploy.errors import RC, InputError, LpdeployError
 from lpdeploy.ui.console import err, print_json
 
@@ -62,6 +74,8 @@ app.add_typer(kit.app, name="kit")
 app.command("apply")(apply.apply)
 app.command("verify")(verify.verify)
 app.command("status")(apply.status)
+app.command("preflight")(trust.preflight_command)
+app.command("trust")(trust.trust)
 app.command("rehearse")(rehearse.rehearse)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from lpdeploy.apply.rollout import ApplyResult, Rollout, apply_plan
+from lpdeploy.apply.lock import RunLock
+from lpdeploy.apply.rollout import ApplyResult, Rollout, RunInterruptedError, apply_plan
 from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
@@ -35,6 +37,14 @@ MaxFail = Annotated[
 Force = Annotated[
     bool, typer.Option("--force", help="Run on servers that hold this desired state already.")
 ]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the last unfinished apply of this plan: centres that hold its desired "
+        "state are skipped, the others run.",
+    ),
+]
 
 
 def apply(
@@ -44,22 +54,37 @@ def apply(
     check: Check = False,
     max_fail_percent: MaxFail = 0.0,
     force: Force = False,
+    resume: Resume = False,
     catalog: CatalogDir = None,
     trusted_key: TrustedKeys = None,
     json: Json = False,
 ) -> None:
-    """Provision the plan's servers and load their bundles, wave by wave (wave 1 first)."""
-    result = run_apply(
-        load_plan(plan),
-        catalog=catalog_path(catalog),
-        inventory=inventory,
-        limit=set(limit.split(",")) if limit else None,
-        check=check,
-        max_fail_percent=max_fail_percent,
-        force=force,
-        trusted_key=trusted_key,
-        quiet=json,
-    )
+    """Provision the plan's servers and load their bundles, wave by wave (wave 1 first).
+
+    Ctrl-C or SIGTERM stops Ansible (after its current step, or killed 10 s later), records
+    where each centre stood and exits 130; --resume then finishes the run.
+    """
+    try:
+        result = run_apply(
+            load_plan(plan),
+            catalog=catalog_path(catalog),
+            inventory=inventory,
+            limit=set(limit.split(",")) if limit else None,
+            check=check,
+            max_fail_percent=max_fail_percent,
+            force=force,
+            resume=resume,
+            trusted_key=trusted_key,
+            quiet=json,
+        )
+    except RunInterruptedError as stop:
+        if stop.result is not None:
+            if json:
+                print_json(result_document(stop.result))
+            else:
+                show_result(stop.result)
+        err.print(f"error: {stop}")
+        raise typer.Exit(RC.INTERRUPTED) from None
     if json:
         print_json(result_document(result))
     else:
@@ -77,10 +102,11 @@ def run_apply(
     check: bool = False,
     max_fail_percent: float = 0.0,
     force: bool = False,
+    resume: bool = False,
     trusted_key: list[Path] | None = None,
     quiet: bool = False,
 ) -> ApplyResult:
-    """One apply, as `apply` and `rehearse` run it."""
+    """One apply, as `apply` and `rehearse` run it: one at a time per journal."""
     keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
     home = state_dir()
     rollout = Rollout(
@@ -95,13 +121,28 @@ def run_apply(
         check=check,
         max_fail_percent=max_fail_percent,
         force=force,
+        resume=resume,
         trusted_keys=tuple(load_public_key(k) for k in keys),
     )
+    lock = RunLock(home / "apply.lock")
+    for said in lock.acquire(plan.profile.name):
+        err.print(said)
     journal = Journal(home / "journal.sqlite")
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return apply_plan(rollout, journal, QuietProgress() if quiet else LiveProgress(err))
+        for run_id in journal.close_abandoned("apply"):
+            err.print(f"run {run_id} never finished (lpdeploy was killed): marked killed")
+        progress = QuietProgress() if quiet else LiveProgress(err)
+        return apply_plan(rollout, journal, progress, watch=lock)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         journal.close()
+        lock.release()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops an apply as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def result_document(result: ApplyResult) -> dict[str, Any]:
@@ -110,6 +151,7 @@ def result_document(result: ApplyResult) -> dict[str, Any]:
         "run_id": result.run_id,
         "changed": result.changed,
         "stopped": result.stopped,
+        "resumes": result.resumes,
         "centres": [vars(c) for c in result.centres],
     }
 

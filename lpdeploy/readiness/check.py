@@ -19,9 +19,10 @@ from lpdeploy.errors import InputError
 from lpdeploy.inventory.render import GROUP, centre_vars
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
+from lpdeploy.preflight import pinned_files
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
-from lpdeploy.runner.inventory import inventory_addresses
+from lpdeploy.runner.inventory import inventory_addresses, inventory_connections
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 
@@ -44,7 +45,10 @@ def check_readiness(
     inventories = [inventory, generated] if inventory else [generated]
     with ThreadPoolExecutor(max_workers=16) as pool:
         web = {c.id: pool.submit(_web_checks, c, addresses[c.id], catalog) for c in plan.centres}
-        server = _server_checks(workdir, inventories, [c.id for c in plan.centres])
+        pinned = pinned_files(
+            inventory_connections(inventory, workdir.parent / "cache").values() if inventory else []
+        )
+        server = _server_checks(workdir, inventories, [c.id for c in plan.centres], pinned)
         centres = []
         for centre in plan.centres:
             checks = server[centre.id]
@@ -91,12 +95,12 @@ def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], dee
 
 
 def _server_checks(
-    workdir: Path, inventories: list[Path], hosts: list[str]
+    workdir: Path, inventories: list[Path], hosts: list[str], pinned: list[Path]
 ) -> dict[str, list[CheckResult]]:
     spec = build_spec(
         workdir / "checks", inventories, module="ansible.builtin.script",
         module_args=f"{SERVER_CHECK} {{{{ lpdeploy_verify }}}} executable=python3",
-        host_pattern=GROUP, limit=",".join(hosts), forks=max(5, len(hosts)),
+        host_pattern=GROUP, limit=",".join(hosts), forks=max(5, len(hosts)), known_hosts=pinned,
     )  # fmt: skip
     found: dict[str, list[CheckResult]] = {}
     for event in run_to_end(spec):

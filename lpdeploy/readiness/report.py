@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from pydantic import BaseModel
 
 CHECK_ORDER = (
-    "reachable", "system", "disk", "clock", "services", "portal", "content", "bundles",
-    "unexpected", "packages",
+    "reachable", "hostkey", "login", "platform", "system", "disk", "clock", "services",
+    "portal", "content", "bundles", "unexpected", "packages",
 )  # fmt: skip
 
 

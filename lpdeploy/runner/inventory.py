@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ansible_runner
 
@@ -13,29 +16,80 @@ from lpdeploy.errors import InputError
 from lpdeploy.output import write_atomic
 from lpdeploy.runner.spec import tool_path
 
+CONNECTION_VARS = (
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_ssh_private_key_file",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How Ansible reaches one host, as the inventory says."""
+
+    host: str
+    address: str
+    port: int = 22
+    user: str = ""
+    key_file: str = ""
+    known_hosts: tuple[str, ...] = ()
+    """UserKnownHostsFile named in the host's SSH arguments, if any."""
+
 
 def inventory_hosts(inventory: Path, cache: Path | None = None) -> set[str]:
-    return set(inventory_addresses(inventory, cache))
+    return set(inventory_connections(inventory, cache))
 
 
 def inventory_addresses(inventory: Path, cache: Path | None = None) -> dict[str, str]:
-    """Each host of an inventory with the address Ansible connects to. A static inventory
+    return {h: c.address for h, c in inventory_connections(inventory, cache).items()}
+
+
+def inventory_connections(inventory: Path, cache: Path | None = None) -> dict[str, Connection]:
+    """Each host of an inventory and how Ansible connects to it. A static inventory
     file (not a folder, not a script) is listed once per content: the answer is kept in
     `cache` under the file's sha256."""
     if not inventory.exists():
         raise InputError.single(str(inventory), "inventory not found")
     static = inventory.is_file() and not os.access(inventory, os.X_OK)
     key = hashlib.sha256(inventory.read_bytes()).hexdigest() if static else None
-    cached = cache / f"inventory-{key}.v2.json" if cache is not None and key else None
+    cached = cache / f"inventory-{key}.v3.json" if cache is not None and key else None
     if cached is not None and cached.exists():
-        return dict(json.loads(cached.read_text()))
-    hosts = _list_hosts(inventory)
-    if cached is not None:
-        write_atomic(cached, json.dumps(hosts, sort_keys=True).encode())
-    return hosts
+        listed = json.loads(cached.read_text())
+    else:
+        listed = _list_hosts(inventory)
+        if cached is not None:
+            write_atomic(cached, json.dumps(listed, sort_keys=True).encode())
+    return {host: _connection(host, found) for host, found in listed.items()}
 
 
-def _list_hosts(inventory: Path) -> dict[str, str]:
+def _connection(host: str, found: dict[str, Any]) -> Connection:
+    args = " ".join(str(found.get(k) or "") for k in CONNECTION_VARS[4:])
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = args.split()
+    files: list[str] = []
+    for word in words:
+        if word.startswith("UserKnownHostsFile="):
+            files += word.split("=", 1)[1].split()
+    try:
+        port = int(found.get("ansible_port") or 22)
+    except ValueError:
+        port = 22
+    return Connection(
+        host=host,
+        address=str(found.get("ansible_host") or host),
+        port=port,
+        user=str(found.get("ansible_user") or ""),
+        key_file=str(found.get("ansible_ssh_private_key_file") or ""),
+        known_hosts=tuple(files),
+    )
+
+
+def _list_hosts(inventory: Path) -> dict[str, dict[str, Any]]:
     os.environ["PATH"] = tool_path()  # ansible-runner looks ansible-inventory up on PATH
     out, err = ansible_runner.get_inventory(
         action="list",
@@ -59,4 +113,7 @@ def _list_hosts(inventory: Path) -> dict[str, str]:
     for group in out.values():
         if isinstance(group, dict):
             names.update(group.get("hosts", []))
-    return {name: str(hostvars.get(name, {}).get("ansible_host", name)) for name in names}
+    return {
+        name: {k: v for k, v in hostvars.get(name, {}).items() if k in CONNECTION_VARS}
+        for name in names
+    }

@@ -10,12 +10,17 @@ from lpdeploy.runner.spec import build_spec
 
 
 def read_remote_file(
-    workdir: Path, inventories: list[Path], pattern: str, hosts: list[str], path: str
+    workdir: Path,
+    inventories: list[Path],
+    pattern: str,
+    hosts: list[str],
+    path: str,
+    known_hosts: list[Path] | None = None,
 ) -> dict[str, str | None]:
     """The text of `path` on each host; None where it is missing or the host did not answer."""
     spec = build_spec(
         workdir, inventories, module="ansible.builtin.slurp", module_args=f"src={path}",
-        limit=",".join(hosts), host_pattern=pattern,
+        limit=",".join(hosts), host_pattern=pattern, known_hosts=known_hosts or [],
     )  # fmt: skip
     found: dict[str, str | None] = dict.fromkeys(hosts)
     for event in run_to_end(spec):

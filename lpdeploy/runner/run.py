@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
+import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ansible_runner
@@ -26,7 +31,38 @@ class Run:
     runner: Any = None
 
     def cancel(self) -> None:
+        """Hard stop: ansible-runner kills Ansible's process group at its next poll."""
         self.cancelled.set()
+
+    def process_group(self) -> int | None:
+        """Ansible's process (and group: runner starts it in a session of its own), once up."""
+        if self.finished:
+            return None
+        me = str(os.getpid())
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes().split(b"\0")[:2]
+            except (OSError, IndexError):
+                continue
+            if fields[1] == me and any(b"ansible" in part for part in command):
+                return int(stat.parent.name)
+        return None
+
+    def interrupt(self, grace: float) -> None:
+        """Soft stop (SIGINT to Ansible's group, as Ctrl-C would), then hard after `grace` s."""
+        group = self.process_group()
+        if group is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGINT)
+        deadline = time.monotonic() + grace
+        try:
+            while not self.finished and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            self.cancel()
+            while not self.finished:
+                time.sleep(0.1)
 
     @property
     def finished(self) -> bool:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +60,13 @@ def build_spec(
     forks: int = 20,
     check: bool = False,
     extravars: dict[str, Any] | None = None,
+    known_hosts: Sequence[Path] = (),
 ) -> RunSpec:
-    """A spec with host keys checked, pipelining and ControlPersist on, minimal facts."""
+    """A spec with host keys checked, pipelining and ControlPersist on, minimal facts.
+
+    `known_hosts`: the files pinned host keys are read from, all of them (OpenSSH takes the
+    first UserKnownHostsFile it is given, and this one comes before the inventory's).
+    """
     home = private_data_dir.resolve()
     return RunSpec(
         private_data_dir=home,
@@ -77,7 +84,7 @@ def build_spec(
         envvars={
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_PIPELINING": "True",
-            "ANSIBLE_SSH_ARGS": SSH_ARGS,
+            "ANSIBLE_SSH_ARGS": ssh_args(known_hosts),
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir(home)),
             "ANSIBLE_HOME": str(home / "ansible"),
             "ANSIBLE_LOCAL_TEMP": str(home / "ansible" / "tmp"),
@@ -90,6 +97,13 @@ def build_spec(
             "PATH": tool_path(),
         },
     )
+
+
+def ssh_args(known_hosts: Sequence[Path]) -> str:
+    if not known_hosts:
+        return SSH_ARGS
+    files = " ".join(str(path) for path in known_hosts)
+    return f"{SSH_ARGS} -o {shlex.quote('UserKnownHostsFile=' + files)}"
 
 
 def tool_path() -> str:

@@ -11,7 +11,7 @@ from lpdeploy.readiness.report import CHECK_ORDER, CheckResult, ReadinessReport
 from lpdeploy.ui.console import out
 
 
-def show_report(report: ReadinessReport) -> None:
+def show_report(report: ReadinessReport, verdict: str = "ready") -> None:
     names = [n for n in CHECK_ORDER if any(c.name == n for r in report.centres for c in r.checks)]
     table = Table("centre", "ready", *names)
     for centre in report.centres:
@@ -28,7 +28,7 @@ def show_report(report: ReadinessReport) -> None:
             if not check.ok:
                 out.print(Text(f"  {centre.id} {check.name}: {check.detail}", style="red"))
     ready = sum(1 for c in report.centres if c.ready)
-    out.print(f"{ready}/{len(report.centres)} centres ready")
+    out.print(f"{ready}/{len(report.centres)} centres {verdict}")
 
 
 def _cell(check: CheckResult | None) -> Text:

@@ -1,0 +1,116 @@
+"""One apply at a time per journal, and the clean-up after one that was killed.
+
+The lock is an flock on `<home>/apply.lock`: the kernel drops it when its holder dies,
+however it dies, so a stale lock is simply taken. The file also names the holder and the
+Ansible process group it started, so that the next apply can end an Ansible left running
+by an lpdeploy that was killed (SIGKILL) before it starts its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lpdeploy.errors import LpdeployError
+
+GRACE = 10.0
+"""Seconds Ansible gets to stop on SIGINT before its process group is killed."""
+
+
+class BusyError(LpdeployError):
+    """Another apply holds this journal."""
+
+
+@dataclass
+class RunLock:
+    path: Path
+    fd: int | None = None
+
+    def acquire(self, plan: str) -> list[str]:
+        """Take the lock or raise BusyError naming the holder; return what was cleaned up."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read(fd)
+            os.close(fd)
+            since = time.strftime("%H:%M:%S", time.localtime(holder.get("started", 0)))
+            raise BusyError(
+                f"another apply is running on this journal: pid {holder.get('pid', '?')}, "
+                f"plan {holder.get('plan', '?')}, since {since} ({self.path}); "
+                "wait for it, or stop it with Ctrl-C, then `lpdeploy apply PLAN --resume`"
+            ) from None
+        self.fd = fd
+        cleaned = [end_left_over(group) for group in _read(fd).get("ansible", [])]
+        self._write({"pid": os.getpid(), "plan": plan, "started": time.time(), "ansible": []})
+        return [c for c in cleaned if c]
+
+    def ansible_started(self, group: int) -> None:
+        """Record an Ansible process group, so that a later apply can end it if we die."""
+        holder = _read(self.fd) if self.fd is not None else {}
+        holder["ansible"] = [*holder.get("ansible", []), group]
+        self._write(holder)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = None
+
+    def _write(self, holder: dict[str, Any]) -> None:
+        assert self.fd is not None
+        data = json.dumps(holder).encode()
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, data, 0)
+
+
+def _read(fd: int) -> dict[str, Any]:
+    try:
+        text = os.pread(fd, 1 << 16, 0).decode()
+        found = json.loads(text) if text.strip() else {}
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def is_ansible(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"ansible" in part for part in command[:2])
+
+
+def end_left_over(group: object) -> str:
+    """End an Ansible process group a killed apply left behind (SIGINT, then SIGKILL)."""
+    if not isinstance(group, int) or not is_ansible(group):
+        return ""
+    stop_group(group, GRACE)
+    return f"ended Ansible (pid {group}) left running by a killed apply"
+
+
+def stop_group(group: int, grace: float) -> None:
+    """SIGINT to the group, then SIGKILL once `grace` seconds have passed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _group_alive(group):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return is_ansible(group)

@@ -1,0 +1,165 @@
+"""Pre-flight: before any Ansible work, can each centre's server be trusted and used?
+
+Per host, in parallel threads, with paramiko: reachable; the host key is one pinned in a
+known_hosts file (RejectPolicy: an unknown key is refused, never added); the login works;
+free disk for the planned bundles; an architecture and Debian release the offline package
+repository serves. Apply skips the hosts that fail, instead of Ansible spending its
+timeouts on them.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import subprocess
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+from lpdeploy.plan.model import Plan, PlanCentre
+from lpdeploy.readiness.report import CentreReport, CheckResult, ReadinessReport, centre_report
+from lpdeploy.runner.inventory import Connection
+from lpdeploy.settings import state_dir
+
+TIMEOUT = 8.0
+RELEASES = ("bookworm",)
+"""Debian releases the offline package repository is built for (the lab's base)."""
+FACTS = (
+    "stat -f -c '%a %S' /srv 2>/dev/null || stat -f -c '%a %S' /; "
+    "du -sb /srv/lpdeploy/bundles 2>/dev/null | cut -f1 || true; echo; "
+    'dpkg --print-architecture; . /etc/os-release; echo "$VERSION_CODENAME"'
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    free: int
+    held: int
+    arch: str
+    release: str
+
+
+def pinned_files(connections: Iterable[Connection]) -> list[Path]:
+    """Where pinned host keys are read from: lpdeploy's own known_hosts (`lpdeploy trust`
+    writes it), the files the inventory names, then ~/.ssh/known_hosts."""
+    named = [Path(f).expanduser() for c in connections for f in c.known_hosts]
+    found = [state_dir() / "known_hosts", *named, Path.home() / ".ssh" / "known_hosts"]
+    return list(dict.fromkeys(found))
+
+
+def known_name(connection: Connection) -> str:
+    """The name a host's key is filed under in known_hosts."""
+    port = connection.port
+    return connection.address if port == 22 else f"[{connection.address}]:{port}"
+
+
+def preflight(plan: Plan, connections: dict[str, Connection], files: list[Path]) -> ReadinessReport:
+    centres = [c for c in plan.centres if c.id in connections]
+    with ThreadPoolExecutor(max_workers=max(1, min(32, len(centres)))) as pool:
+        reports = list(pool.map(lambda c: _one(c, connections[c.id], files), centres))
+    return ReadinessReport(
+        plan=plan.profile.name, ready=all(r.ready for r in reports), centres=reports
+    )
+
+
+def _one(centre: PlanCentre, connection: Connection, files: list[Path]) -> CentreReport:
+    checks = _checks(centre, connection, files)
+    return centre_report(centre.id, connection.address, checks)
+
+
+def _checks(centre: PlanCentre, connection: Connection, files: list[Path]) -> list[CheckResult]:
+    where = f"{connection.address}:{connection.port}"
+    try:
+        sock = socket.create_connection((connection.address, connection.port), TIMEOUT)
+    except OSError as exc:
+        return [CheckResult(name="reachable", ok=False, detail=f"{where}: {exc.strerror or exc}")]
+    reachable = CheckResult(name="reachable", ok=True, detail=f"{where} answers")
+    client = paramiko.SSHClient()
+    for path in files:  # as "system" keys: paramiko never writes those back
+        if path.is_file():
+            client.load_system_host_keys(str(path))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(
+            connection.address, port=connection.port, username=connection.user or None,
+            key_filename=connection.key_file or None, sock=sock, timeout=TIMEOUT,
+            banner_timeout=TIMEOUT, auth_timeout=TIMEOUT, allow_agent=not connection.key_file,
+            look_for_keys=not connection.key_file,
+        )  # fmt: skip
+    except paramiko.BadHostKeyException as exc:
+        detail = (
+            f"HOST KEY CHANGED: pinned {_fingerprint(exc.expected_key)}, the server offers "
+            f"{_fingerprint(exc.key)}. Either the server was reinstalled or this is not the "
+            "centre's server: check with whoever installed it, then remove the old line from "
+            f"the known_hosts that holds it ({', '.join(map(str, files))}) and run "
+            "`lpdeploy trust INVENTORY`"
+        )
+        return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)]
+    except paramiko.AuthenticationException as exc:
+        pinned = CheckResult(name="hostkey", ok=True, detail="matches the pinned key")
+        return [reachable, pinned, CheckResult(name="login", ok=False, detail=str(exc))]
+    except paramiko.SSHException as exc:
+        if "not found in known_hosts" in str(exc):
+            detail = (
+                f"not pinned: no key for {known_name(connection)} in "
+                f"{', '.join(map(str, files))}; check it and run `lpdeploy trust INVENTORY`"
+            )
+            return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)]
+        return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")]
+    except OSError as exc:
+        return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")]
+    try:
+        key = client.get_transport().get_remote_server_key()  # type: ignore[union-attr]
+        checks = [
+            reachable,
+            CheckResult(name="hostkey", ok=True, detail=f"pinned {_fingerprint(key)}"),
+            CheckResult(name="login", ok=True, detail=f"as {connection.user or 'default user'}"),
+        ]
+        facts = _facts(client)
+    except (paramiko.SSHException, OSError, ValueError) as exc:
+        return [*checks[:3], CheckResult(name="platform", ok=False, detail=f"no facts: {exc}")]
+    finally:
+        client.close()
+    return [*checks, _disk(centre, facts), _platform(facts)]
+
+
+def _facts(client: paramiko.SSHClient) -> Facts:
+    _, stdout, _ = client.exec_command(FACTS, timeout=TIMEOUT)
+    lines = stdout.read().decode(errors="replace").splitlines()
+    blocks, size = lines[0].split()
+    held = int(lines[1]) if lines[1].strip() else 0
+    return Facts(free=int(blocks) * int(size), held=held, arch=lines[2], release=lines[3])
+
+
+def _disk(centre: PlanCentre, facts: Facts) -> CheckResult:
+    room = facts.free + facts.held
+    detail = (
+        f"{facts.free / 1e9:.1f} GB free + {facts.held / 1e9:.1f} GB of bundles held, "
+        f"{centre.bytes_total / 1e9:.1f} GB planned"
+    )
+    return CheckResult(name="disk", ok=room >= centre.bytes_total, detail=detail)
+
+
+def _platform(facts: Facts) -> CheckResult:
+    wanted = controller_arch()
+    ok = facts.arch == wanted and facts.release in RELEASES
+    detail = f"Debian {facts.release or '?'} on {facts.arch}"
+    if not ok:
+        detail += f"; the package repository serves {'/'.join(RELEASES)} on {wanted}"
+    return CheckResult(name="platform", ok=ok, detail=detail)
+
+
+@functools.cache
+def controller_arch() -> str:
+    """The package repository is resolved on this machine, for its architecture."""
+    done = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or "amd64"
+
+
+def _fingerprint(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.fingerprint}"
