@@ -28,10 +28,12 @@ TIMEOUT = 8.0
 RELEASES = ("bookworm",)
 """Debian releases the offline package repository is built for (the lab's base)."""
 FACTS = (
-    "stat -f -c '%a %S' /srv 2>/dev/null || stat -f -c '%a %S' /; "
-    "du -sb /srv/lpdeploy/bundles 2>/dev/null | cut -f1 || true; echo; "
-    'dpkg --print-architecture; . /etc/os-release; echo "$VERSION_CODENAME"'
+    "echo free=$(stat -f -c '%a*%S' /srv 2>/dev/null || stat -f -c '%a*%S' /); "
+    "echo held=$(du -sb /srv/lpdeploy/bundles 2>/dev/null | cut -f1); "
+    "echo arch=$(dpkg --print-architecture); "
+    '. /etc/os-release; echo "release=$VERSION_CODENAME"'
 )
+"""One `name=value` line per fact, whatever a server lacks (no bundles yet: held is empty)."""
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,15 @@ def _checks(centre: PlanCentre, connection: Connection, files: list[Path]) -> li
 
 def _facts(client: paramiko.SSHClient) -> Facts:
     _, stdout, _ = client.exec_command(FACTS, timeout=TIMEOUT)
-    lines = stdout.read().decode(errors="replace").splitlines()
-    blocks, size = lines[0].split()
-    held = int(lines[1]) if lines[1].strip() else 0
-    return Facts(free=int(blocks) * int(size), held=held, arch=lines[2], release=lines[3])
+    text = stdout.read().decode(errors="replace")
+    found = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
+    blocks, _, size = found.get("free", "").partition("*")
+    return Facts(
+        free=int(blocks) * int(size),
+        held=int(found.get("held") or 0),
+        arch=found.get("arch", ""),
+        release=found.get("release", ""),
+    )
 
 
 def _disk(centre: PlanCentre, facts: Facts) -> CheckResult:

@@ -1,0 +1,91 @@
+"""The bundle helper that runs on each server (roles/bundle_loader/files/lpdeploy-bundle)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+HELPER = Path(__file__).parents[3] / "playbooks/roles/bundle_loader/files/lpdeploy-bundle"
+
+
+@pytest.fixture(name="helper", scope="module")
+def fixture_helper() -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("lpdeploy_bundle_helper", str(HELPER))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def push(root: Path, bid: str, version: str, files: dict[str, bytes]) -> None:
+    """What rsync leaves on a server: a staging folder with the bundle's manifest."""
+    staging = root / bid / f".staging-{version}"
+    (staging / "content").mkdir(parents=True)
+    listed = []
+    for path, data in sorted(files.items()):
+        (staging / "content" / path).write_bytes(data)
+        listed.append({"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    (staging / "bundle.json").write_text(json.dumps({"id": bid, "files": listed}))
+
+
+def planned(*refs: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"id": bid, "version": version} for bid, version in refs]
+
+
+def test_pushed_bundles_are_checked_and_activated(helper: ModuleType, tmp_path: Path) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    result = helper.install(str(tmp_path), planned(("a", "1")))
+    assert result == {"changed": True, "activated": ["a"], "removed": [], "refused": []}
+    assert (tmp_path / "a" / "current").readlink() == Path("1")
+    again = helper.install(str(tmp_path), planned(("a", "1")))
+    assert again["changed"] is False
+
+
+def test_a_bundle_the_plan_dropped_is_removed(helper: ModuleType, tmp_path: Path) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    push(tmp_path, "b", "1", {"y.txt": b"y"})
+    helper.install(str(tmp_path), planned(("a", "1"), ("b", "1")))
+    result = helper.install(str(tmp_path), planned(("b", "1")))
+    assert result["removed"] == ["a"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_an_old_version_goes_once_the_new_one_is_current(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    helper.install(str(tmp_path), planned(("a", "1")))
+    push(tmp_path, "a", "2", {"x.txt": b"xx"})
+    result = helper.install(str(tmp_path), planned(("a", "2")))
+    assert result["activated"] == ["a"] and result["removed"] == ["a/1"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["2", "current"]
+
+
+def test_a_tampered_push_is_refused_and_nothing_is_removed(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    helper.install(str(tmp_path), planned(("a", "1")))
+    push(tmp_path, "b", "1", {"y.txt": b"y"})
+    (tmp_path / "b" / ".staging-1" / "content" / "y.txt").write_bytes(b"z")
+    result = helper.install(str(tmp_path), planned(("b", "1")))
+    assert result["refused"] == [
+        {"id": "b", "problems": ["y.txt: sha256 does not match the manifest"]}
+    ]
+    assert (tmp_path / "a" / "current").exists()
+    assert not (tmp_path / "b" / "1").exists()
+
+
+def test_what_an_interrupted_removal_left_is_cleaned_up(helper: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / ".removing-0123").mkdir()
+    (tmp_path / ".removing-0123" / "half").write_bytes(b"")
+    assert helper.present(str(tmp_path)) == {}
+    helper.install(str(tmp_path), [])
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,64 @@
+"""Pre-flight's reading of a server's facts and its verdicts on them."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from typing import Any
+
+import pytest
+
+from lpdeploy.preflight import FACTS, Facts, _facts, _platform, controller_arch, known_name
+from lpdeploy.runner.inventory import Connection
+
+
+class FakeClient:
+    """Runs the facts command in a local shell, as a server's would."""
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+
+    def exec_command(self, command: str, timeout: float) -> tuple[None, io.BytesIO, None]:
+        assert command == FACTS
+        done = subprocess.run(["sh", "-c", self.script], capture_output=True, check=True)
+        return None, io.BytesIO(done.stdout), None
+
+
+def client(script: str) -> Any:
+    return FakeClient(script)
+
+
+def test_facts_of_a_server_with_bundles() -> None:
+    out = "echo free=100*4096; echo held=5000; echo arch=arm64; echo release=bookworm"
+    assert _facts(client(out)) == Facts(free=409600, held=5000, arch="arm64", release="bookworm")
+
+
+def test_facts_of_a_bare_server_hold_no_bundles() -> None:
+    out = "echo free=7*512; echo held=; echo arch=amd64; echo release=bookworm"
+    assert _facts(client(out)) == Facts(free=3584, held=0, arch="amd64", release="bookworm")
+
+
+def test_the_facts_command_runs_in_a_shell_here() -> None:
+    facts = _facts(client(FACTS))
+    assert facts.free > 0 and facts.arch == controller_arch()
+
+
+def test_no_disk_answer_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        _facts(client("echo arch=amd64"))
+
+
+@pytest.mark.parametrize(
+    ("release", "arch", "ok"),
+    [("bookworm", None, True), ("bullseye", None, False), ("bookworm", "s390x", False)],
+)
+def test_platform(release: str, arch: str | None, ok: bool) -> None:
+    facts = Facts(free=1, held=0, arch=arch or controller_arch(), release=release)
+    verdict = _platform(facts)
+    assert verdict.ok is ok
+    assert release in verdict.detail
+
+
+def test_known_name_brackets_a_port_other_than_22() -> None:
+    assert known_name(Connection(host="c", address="10.0.0.1")) == "10.0.0.1"
+    assert known_name(Connection(host="c", address="10.0.0.1", port=2222)) == "[10.0.0.1]:2222"
