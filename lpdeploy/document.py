@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,13 +167,16 @@ def _did_you_mean(name: str, known: list[str]) -> str:
 def _known_keys(model: type[BaseModel] | TypeAdapter[Any], loc: Iterable[str | int]) -> list[str]:
     """Field names of the model found at `loc`, walking nested models, lists and dicts."""
     current: Any = model if isinstance(model, type) else None
+    in_dict = False
     for part in loc:
         if current is None:
             return []
-        if isinstance(part, int):
+        if isinstance(part, int) or in_dict:
+            in_dict = False  # an index, or a key of a mapping of models (hardware_models)
             continue
         info = current.model_fields.get(part)
         current = _model_inside(info.annotation) if info else None
+        in_dict = info is not None and typing.get_origin(info.annotation) is dict
     return sorted(current.model_fields) if current is not None else []
 
 

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lpdeploy.errors import InputError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,9 +61,36 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=10)
+        try:
+            self._open()
+        except (sqlite3.DatabaseError, InputError) as exc:
+            self.db.close()
+            why = (
+                exc.issues[0].message
+                if isinstance(exc, InputError)
+                else f"not an lpdeploy journal ({exc})"
+            )
+            raise InputError.single(
+                str(path), f"{why}; move it aside to start a new journal", "journal"
+            ) from None
+
+    def _open(self) -> None:
         self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
-        if "resumes" not in columns:  # a journal from before --resume
+        wanted = {
+            "runs": {"id", "kind", "plan_name", "plan_sha256", "started", "ended", "outcome"},
+            "centres": {"run_id", "centre", "wave", "outcome", "changed", "seconds", "message"},
+        }
+        have = {
+            table: {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for table in wanted
+        }
+        for table, names in wanted.items():
+            if not names <= have[table]:
+                missing = ", ".join(sorted(names - have[table]))
+                raise InputError.single(
+                    str(self.path), f"table {table} lacks columns {missing}", "journal"
+                )
+        if "resumes" not in have["runs"]:  # a journal from before --resume
             with self.db:
                 self.db.execute("ALTER TABLE runs ADD COLUMN resumes INTEGER")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import ansible_runner
 
+from lpdeploy.document import read_text
 from lpdeploy.errors import InputError
 from lpdeploy.output import write_atomic
 from lpdeploy.runner.spec import tool_path
@@ -54,7 +55,8 @@ def inventory_connections(inventory: Path, cache: Path | None = None) -> dict[st
     if not inventory.exists():
         raise InputError.single(str(inventory), "inventory not found")
     static = inventory.is_file() and not os.access(inventory, os.X_OK)
-    key = hashlib.sha256(inventory.read_bytes()).hexdigest() if static else None
+    # Ansible's ini parser takes almost anything for host names: text or nothing.
+    key = hashlib.sha256(read_text(inventory).encode()).hexdigest() if static else None
     cached = cache / f"inventory-{key}.v3.json" if cache is not None and key else None
     if cached is not None and cached.exists():
         listed = json.loads(cached.read_text())
