@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import queue
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,9 +104,11 @@ class Rollout:
     """Run even on servers that hold this plan's desired state already."""
     extra_group_vars: dict[str, Any] = field(default_factory=dict)
     resume: bool = False
+    """Continue the last unfinished run of this plan (what is done is skipped either way)."""
     preflight: bool = True
     """Check each server with paramiko first (host key, login, disk, platform)."""
-    """Continue the last unfinished run of this plan (what is done is skipped either way)."""
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    """The plan's secrets by name (wifi_passphrase...), resolved; handed to Ansible only."""
 
 
 def check_bundles(
@@ -148,9 +151,8 @@ def apply_plan(
         "lpdeploy_repo_key": rollout.repo.key,
         **rollout.extra_group_vars,
     }
-    text, desired = render_inventory(
-        rollout.plan, manifests, sources, group_vars, known, tree_digest(rollout.playbook.parent)
-    )
+    salt = tree_digest(rollout.playbook.parent) + secrets_digest(rollout.secrets)
+    text, desired = render_inventory(rollout.plan, manifests, sources, group_vars, known, salt)
     rollout.workdir.mkdir(parents=True, exist_ok=True)
     generated = rollout.workdir / "centres.yml"
     write_atomic(generated, text.encode("utf-8"), mode=0o600)
@@ -161,6 +163,46 @@ def apply_plan(
     )
     result = ApplyResult(run_id=run_id, resumes=resumes)
     selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
+    try:
+        _roll(rollout, journal, progress, watch, result, selected, inventories, desired, pinned,
+              connections)  # fmt: skip
+    except KeyboardInterrupt:
+        result.stopped = "interrupted"
+    finally:
+        if result.stopped == "interrupted":
+            recorded = {c.centre for c in result.centres}
+            for centre in (c for c in selected if c.id not in recorded):
+                result.centres.append(
+                    CentreResult(centre.id, centre.wave, "not-run", message="interrupted")
+                )
+                journal.record_centre(run_id, centre.id, centre.wave, "not-run", 0, 0.0,
+                                      "interrupted")  # fmt: skip
+            journal.finish_run(run_id, "interrupted")
+        else:
+            journal.finish_run(run_id, "ok" if result.ok and result.centres else "failed")
+    if result.stopped == "interrupted":
+        raise RunInterruptedError(
+            f"interrupted: run {run_id} recorded where each centre stood; "
+            "`lpdeploy apply PLAN --resume` finishes it",
+            result,
+        )
+    return result
+
+
+def _roll(
+    rollout: Rollout,
+    journal: Journal,
+    progress: Progress,
+    watch: AnsibleWatch | None,
+    result: ApplyResult,
+    selected: list[PlanCentre],
+    inventories: list[Path],
+    desired: dict[str, str],
+    pinned: list[Path],
+    connections: dict[str, Connection],
+) -> None:
+    """Pre-flight, then wave by wave; a Ctrl-C in Ansible ends it with result.stopped set."""
+    run_id = result.run_id
     refused = _preflight(rollout, connections, pinned, selected)
     selected_ok = [c for c in selected if c.id not in refused]
     held = (
@@ -168,56 +210,55 @@ def apply_plan(
         if rollout.force or rollout.check or not selected_ok
         else _held_states(rollout, inventories, selected_ok, pinned)
     )
-    try:
-        for wave in sorted({c.wave for c in selected}):
-            in_wave = [c.id for c in selected if c.wave == wave]
-            done_already = [h for h in in_wave if h not in refused and held.get(h) == desired[h]]
-            hosts = [h for h in in_wave if h not in done_already and h not in refused]
-            for host in done_already:
-                result.centres.append(CentreResult(host, wave, "ok", message=UNCHANGED))
-                journal.record_centre(run_id, host, wave, "ok", 0, 0.0, UNCHANGED)
-            skipped = [
-                CentreResult(h, wave, "not-run", message=f"preflight: {refused[h]}")
-                for h in in_wave
-                if h in refused
+    for wave in sorted({c.wave for c in selected}):
+        in_wave = [c.id for c in selected if c.wave == wave]
+        done_already = [h for h in in_wave if h not in refused and held.get(h) == desired[h]]
+        hosts = [h for h in in_wave if h not in done_already and h not in refused]
+        for host in done_already:
+            result.centres.append(CentreResult(host, wave, "ok", message=UNCHANGED))
+            journal.record_centre(run_id, host, wave, "ok", 0, 0.0, UNCHANGED)
+        skipped = [
+            CentreResult(h, wave, "not-run", message=f"preflight: {refused[h]}")
+            for h in in_wave
+            if h in refused
+        ]
+        for centre in skipped:
+            journal.record_centre(run_id, centre.centre, wave, "not-run", 0, 0.0, centre.message)
+        result.centres += skipped
+        if not hosts:
+            result.stopped = result.stopped or _stop_reason(rollout, wave, skipped)
+            continue
+        if result.stopped:
+            result.centres += [
+                CentreResult(h, wave, "not-run", message=result.stopped) for h in hosts
             ]
-            for centre in skipped:
-                journal.record_centre(
-                    run_id, centre.centre, wave, "not-run", 0, 0.0, centre.message
-                )
-            result.centres += skipped
-            if not hosts:
-                result.stopped = result.stopped or _stop_reason(rollout, wave, skipped)
-                continue
-            if result.stopped:
-                result.centres += [
-                    CentreResult(h, wave, "not-run", message=result.stopped) for h in hosts
-                ]
-                continue
-            try:
-                done = _run_wave(rollout, inventories, wave, hosts, progress, watch, pinned)
-            except _WaveInterruptedError as stop:
-                done = stop.done
-                result.stopped = "interrupted"
-            for centre in done:
-                journal.record_centre(
-                    run_id, centre.centre, wave, centre.outcome, centre.changed, 0.0, centre.message
-                )
-            result.centres += done
-            if result.stopped == "interrupted":
-                later = [c for c in selected if c.wave > wave]
-                result.centres += [CentreResult(c.id, c.wave, "not-run", message="interrupted")
-                                   for c in later]  # fmt: skip
-                raise RunInterruptedError(
-                    f"interrupted: Ansible was stopped; run {run_id} recorded where each "
-                    "centre stood; `lpdeploy apply PLAN --resume` finishes it",
-                    result,
-                )
-            result.stopped = _stop_reason(rollout, wave, [*skipped, *done])
-    finally:
-        outcome = "ok" if result.ok and result.centres else "failed"
-        journal.finish_run(run_id, "interrupted" if result.stopped == "interrupted" else outcome)
-    return result
+            continue
+        try:
+            done = _run_wave(rollout, inventories, wave, hosts, progress, watch, pinned)
+        except _WaveInterruptedError as stop:
+            done = stop.done
+            result.stopped = "interrupted"
+        for centre in done:
+            journal.record_centre(
+                run_id, centre.centre, wave, centre.outcome, centre.changed, 0.0, centre.message
+            )
+        result.centres += done
+        if result.stopped == "interrupted":
+            return
+        result.stopped = _stop_reason(rollout, wave, [*skipped, *done])
+
+
+def secrets_digest(secrets: dict[str, str]) -> str:
+    """Part of every server's desired state, so that a changed secret is applied again.
+    scrypt, not a fast hash: the digest lands on the servers and a weak Wi-Fi passphrase
+    must not be found from it by trying guesses."""
+    if not secrets:
+        return ""
+    parts = [
+        hashlib.scrypt(value.encode(), salt=f"lpdeploy:{name}".encode(), n=2**14, r=8, p=1)
+        for name, value in sorted(secrets.items())
+    ]
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def _resumed_run(rollout: Rollout, journal: Journal) -> int | None:
@@ -298,6 +339,7 @@ def _run_wave(
         forks=rollout.forks,
         check=rollout.check,
         known_hosts=pinned,
+        secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
     )
     progress.wave_started(wave, hosts)
     run = start_run(spec)

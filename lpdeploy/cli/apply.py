@@ -20,6 +20,7 @@ from lpdeploy.kit.packages import package_repo
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
 from lpdeploy.plan.model import Plan
+from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
 from lpdeploy.ui.console import err, print_json
 from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result, show_status
@@ -36,6 +37,13 @@ MaxFail = Annotated[
 ]
 Force = Annotated[
     bool, typer.Option("--force", help="Run on servers that hold this desired state already.")
+]
+VaultPasswordFile = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="LPDEPLOY_VAULT_PASSWORD_FILE",
+        help="File holding the password of the ansible-vault the profile's secrets name.",
+    ),
 ]
 Resume = Annotated[
     bool,
@@ -57,6 +65,7 @@ def apply(
     resume: Resume = False,
     catalog: CatalogDir = None,
     trusted_key: TrustedKeys = None,
+    vault_password_file: VaultPasswordFile = None,
     json: Json = False,
 ) -> None:
     """Provision the plan's servers and load their bundles, wave by wave (wave 1 first).
@@ -65,8 +74,10 @@ def apply(
     where each centre stood and exits 130; --resume then finishes the run.
     """
     try:
+        loaded = load_plan(plan)
         result = run_apply(
-            load_plan(plan),
+            loaded,
+            secrets=resolve_secrets(loaded.secrets, plan.parent, vault_password_file),
             catalog=catalog_path(catalog),
             inventory=inventory,
             limit=set(limit.split(",")) if limit else None,
@@ -105,6 +116,7 @@ def run_apply(
     resume: bool = False,
     trusted_key: list[Path] | None = None,
     quiet: bool = False,
+    secrets: dict[str, str] | None = None,
 ) -> ApplyResult:
     """One apply, as `apply` and `rehearse` run it: one at a time per journal."""
     keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
@@ -123,25 +135,29 @@ def run_apply(
         force=force,
         resume=resume,
         trusted_keys=tuple(load_public_key(k) for k in keys),
+        secrets=secrets or {},
     )
     lock = RunLock(home / "apply.lock")
     for said in lock.acquire(plan.profile.name):
         err.print(said)
     journal = Journal(home / "journal.sqlite")
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C and SIGTERM both stop the run cleanly, even where the shell started lpdeploy
+    # with SIGINT ignored (a background job of a script): `kill -INT` is documented to work.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for run_id in journal.close_abandoned("apply"):
             err.print(f"run {run_id} never finished (lpdeploy was killed): marked killed")
         progress = QuietProgress() if quiet else LiveProgress(err)
         return apply_plan(rollout, journal, progress, watch=lock)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         journal.close()
         lock.release()
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM stops an apply as Ctrl-C does."""
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM stop an apply the same way."""
     raise KeyboardInterrupt
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lpdeploy.catalog import load_catalog
-from lpdeploy.cli.apply import result_document, run_apply
+from lpdeploy.cli.apply import VaultPasswordFile, result_document, run_apply
 from lpdeploy.cli.lab import LabName
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
 from lpdeploy.errors import RC
@@ -16,6 +16,7 @@ from lpdeploy.lab.fleet import Lab
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan import build_plan
 from lpdeploy.profile import load_profile
+from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import state_dir
 from lpdeploy.ui.console import err, out, print_json
 from lpdeploy.ui.plan import show_plan
@@ -26,10 +27,12 @@ def rehearse(
     profile: Annotated[Path, typer.Argument(help="Crisis profile (YAML).", show_default=False)],
     catalog: CatalogDir = None,
     lab: LabName = "main",
+    vault_password_file: VaultPasswordFile = None,
     json: Json = False,
 ) -> None:
     """Bring up a lab server per centre, plan, and apply: a full rehearsal."""
     loaded = load_profile(profile)
+    secrets = resolve_secrets(loaded.profile.secrets, profile.parent, vault_password_file)
     source = catalog_path(catalog)
     plan = build_plan(loaded, load_catalog(source))
     plan_path = state_dir() / "rehearsals" / f"{plan.profile.name}.json"
@@ -39,7 +42,7 @@ def rehearse(
     fleet = Lab(lab)
     err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers...")
     state = fleet.up([centre.id for centre in plan.centres])
-    result = run_apply(plan, catalog=source, inventory=fleet.inventory, quiet=json)
+    result = run_apply(plan, catalog=source, inventory=fleet.inventory, quiet=json, secrets=secrets)
     addresses = {host.id: host.address for host in state.hosts}
     if json:
         print_json(

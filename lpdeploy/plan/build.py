@@ -88,6 +88,7 @@ def build_plan(
         summary=_summary(profile, centres, warnings, waves),
         warnings=warnings,
         centres=centres,
+        secrets=dict(profile.secrets),
     )
 
 

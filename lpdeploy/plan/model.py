@@ -12,6 +12,8 @@ from pydantic import (
     model_serializer,
 )
 
+from lpdeploy.secrets import SecretName, SecretSource
+
 SCHEMA_VERSION: Literal[1] = 1
 SKIPPED_LISTED = 25
 WarningCode = Literal["coverage-gap", "storage-short", "wifi-capacity", "unreachable-language"]
@@ -95,3 +97,17 @@ class Plan(Frozen):
     summary: Summary
     warnings: list[PlanWarning]
     centres: list[PlanCentre]
+    secrets: dict[SecretName, SecretSource] = {}
+    """Where apply reads each secret (never a value); left out of the file when none."""
+
+    @model_serializer(mode="wrap")
+    def _secrets_when_named(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("secrets"):
+            data.pop("secrets", None)
+        else:
+            data["secrets"] = {
+                name: {k: v for k, v in source.items() if v is not None}
+                for name, source in data["secrets"].items()
+            }
+        return data

@@ -12,6 +12,7 @@ import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lpdeploy.profile.hardware import BUILTIN_HARDWARE, HardwareModel
+from lpdeploy.secrets import SecretName, SecretSource
 
 SLUG_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 AgeBand = Literal[
@@ -99,6 +100,9 @@ class Profile(Strict):
     hardware: str = "rpi4-128g"
     hardware_models: dict[Slug, HardwareModel] = {}
     centres: Annotated[list[Centre], Field(min_length=1)]
+    secrets: dict[SecretName, SecretSource] = Field(
+        default={}, description="where the Wi-Fi passphrase and admin password are read from"
+    )
 
     def hardware_table(self) -> dict[str, HardwareModel]:
         return {**BUILTIN_HARDWARE, **self.hardware_models}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
+import secrets
+import shlex
 import signal
 import threading
 import time
@@ -15,7 +18,12 @@ from typing import Any
 
 import ansible_runner
 
+from lpdeploy.output import write_atomic
 from lpdeploy.runner.spec import RunSpec
+from lpdeploy.runner.vault import encrypt
+
+VAULT_PROMPT = r"^Vault password:\s*?$"
+SECRETS_FILE = "secrets.vault.yml"
 
 Event = dict[str, Any]
 
@@ -78,8 +86,11 @@ def start_run(spec: RunSpec) -> Run:
         run.events.put(event)
         return True
 
+    cmdline = ["--check"] if spec.check and spec.playbook is not None else []
+    sealed = spec.private_data_dir / SECRETS_FILE
     kwargs: dict[str, Any] = {
         "private_data_dir": str(spec.private_data_dir),
+        "suppress_env_files": True,
         "inventory": [str(path) for path in spec.inventory],
         "envvars": spec.envvars,
         "extravars": spec.extravars,
@@ -87,13 +98,23 @@ def start_run(spec: RunSpec) -> Run:
         "quiet": True,
         "event_handler": on_event,
         "cancel_callback": run.cancelled.is_set,
+        "finished_callback": lambda _: sealed.unlink(missing_ok=True),
     }
+    if spec.secrets:
+        # Ansible gets the secrets as extra vars from a vault whose one-time password it is
+        # given at its prompt (a pty, never a file or the environment: runner writes the
+        # environment into artifacts/*/command). The vault is deleted when the run ends.
+        password = secrets.token_urlsafe(32)
+        text = "".join(f"{name}: {json.dumps(value)}\n" for name, value in spec.secrets.items())
+        write_atomic(sealed, encrypt(text, password), mode=0o600)
+        cmdline += ["--ask-vault-password", "-e", f"@{sealed}"]
+        kwargs["passwords"] = {VAULT_PROMPT: password}
+    if cmdline:
+        kwargs["cmdline"] = " ".join(shlex.quote(part) for part in cmdline)
     if spec.limit:
         kwargs["limit"] = spec.limit
     if spec.playbook is not None:
         kwargs["playbook"] = str(spec.playbook)
-        if spec.check:
-            kwargs["cmdline"] = "--check"
     else:
         kwargs["module"] = spec.module
         kwargs["module_args"] = spec.module_args

@@ -33,6 +33,9 @@ class RunSpec:
     check: bool = False
     extravars: dict[str, Any] = field(default_factory=dict)
     envvars: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    """Extra vars that must not be written anywhere in clear: they reach Ansible through a
+    vault encrypted with a one-time password that is typed at its prompt (run.py)."""
 
     def describe(self) -> dict[str, Any]:
         """What the run will do, as a JSON-ready document."""
@@ -45,6 +48,7 @@ class RunSpec:
             "forks": self.forks,
             "check": self.check,
             "envvars": self.envvars,
+            "secrets": sorted(self.secrets),
         }
 
 
@@ -61,6 +65,7 @@ def build_spec(
     check: bool = False,
     extravars: dict[str, Any] | None = None,
     known_hosts: Sequence[Path] = (),
+    secrets: dict[str, str] | None = None,
 ) -> RunSpec:
     """A spec with host keys checked, pipelining and ControlPersist on, minimal facts.
 
@@ -81,6 +86,7 @@ def build_spec(
         forks=forks,
         check=check,
         extravars=extravars or {},
+        secrets=secrets or {},
         envvars={
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_PIPELINING": "True",

@@ -145,6 +145,7 @@ def test_a_stopped_apply_exits_130_and_resume_finishes_it(
         time.sleep(pause)
         apply.send_signal(getattr(signal, how))
         out, said = apply.communicate(timeout=120)
+    ready[0] = 1 - ready[0]  # from here the servers hold some of the new plan
     assert apply.returncode == 130, f"after {pause:.1f} s: {said}"
     result = json.loads(out)
     assert result["stopped"] == "interrupted"
@@ -155,7 +156,6 @@ def test_a_stopped_apply_exits_130_and_resume_finishes_it(
     interrupted = runs(home)[-1]
     assert interrupted[1] == "interrupted"
     resumed = resume_and_verify(home, lab, plan)
-    ready[0] = 1 - ready[0]
     assert resumed["resumes"] == interrupted[0]
     assert watch.polls > 0
     assert watch.found == [], watch.found
@@ -170,11 +170,11 @@ def test_a_killed_apply_is_cleaned_up_and_resumed(
         time.sleep(random.Random(4).uniform(4.0, 15.0))
         apply.kill()
         apply.communicate(timeout=30)
+        ready[0] = 1 - ready[0]
         done = lpdeploy(home, "apply", str(plan), "--inventory", str(lab.inventory),
                         "--resume", "--json")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "marked killed" in done.stderr
-    ready[0] = 1 - ready[0]
     killed, resumed = runs(home)[-2:]
     assert killed[1] == "killed"
     assert resumed[2] == killed[0]
