@@ -76,7 +76,9 @@ def _value(
 ) -> str:
     where = f"secrets.{name}"
     if source.env is not None:
-        value = os.environ.get(source.env)
+        # Read once and taken out of this process's environment: ansible-runner copies the
+        # environment into every run's artifacts/*/command, and children inherit it.
+        value = os.environ.pop(source.env, None)
         if not value:
             raise InputError.single(
                 "environment", f"variable {source.env} is not set or empty", where

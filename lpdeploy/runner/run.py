@@ -98,7 +98,7 @@ def start_run(spec: RunSpec) -> Run:
         "quiet": True,
         "event_handler": on_event,
         "cancel_callback": run.cancelled.is_set,
-        "finished_callback": lambda _: sealed.unlink(missing_ok=True),
+        "finished_callback": lambda runner: _tidy(runner, spec, sealed),
     }
     if spec.secrets:
         # Ansible gets the secrets as extra vars from a vault whose one-time password it is
@@ -121,6 +121,17 @@ def start_run(spec: RunSpec) -> Run:
         kwargs["host_pattern"] = spec.host_pattern
     run.thread, run.runner = ansible_runner.run_async(**kwargs)
     return run
+
+
+def _tidy(runner: Any, spec: RunSpec, sealed: Path) -> None:
+    """After a run: the one-time vault goes, and of the environment runner copied into
+    artifacts/*/command only what lpdeploy set stays (the user's may hold secrets)."""
+    sealed.unlink(missing_ok=True)
+    command = Path(runner.config.artifact_dir) / "command"
+    with contextlib.suppress(OSError, ValueError):
+        document = json.loads(command.read_text(encoding="utf-8"))
+        document["env"] = {k: v for k, v in document.get("env", {}).items() if k in spec.envvars}
+        write_atomic(command, json.dumps(document).encode(), mode=0o600)
 
 
 def run_to_end(spec: RunSpec, on_event: Callable[[Event], None] | None = None) -> list[Event]:
