@@ -124,7 +124,8 @@ class Journal:
         ids = [
             row[0]
             for row in self.db.execute(
-                "SELECT id FROM runs WHERE kind = ? AND ended IS NULL", (kind,)
+                "SELECT id FROM runs WHERE kind = ? AND ended IS NULL AND outcome IS NULL",
+                (kind,),
             ).fetchall()
         ]
         with self.db:
@@ -160,7 +161,7 @@ class Journal:
         rows = self.db.execute(
             """SELECT c.centre, r.id, r.kind, r.plan_name, c.outcome, c.changed, r.ended, c.message
                FROM centres c JOIN runs r ON r.id = c.run_id
-               WHERE r.kind = ? ORDER BY r.id""",
+               WHERE r.kind = ? ORDER BY r.started, r.id""",
             (kind,),
         ).fetchall()
         return {row[0]: CentreRecord(*row) for row in rows}
