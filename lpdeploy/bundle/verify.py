@@ -52,7 +52,9 @@ def verify_bundle(folder: Path, trusted: list[PublicKey]) -> Verdict:
         problems, safe = _unsafe_entries(doc)
         manifest: BundleManifest = validate(BundleManifest, doc, {**doc.data, "files": safe})
         problems += [Problem(path=MANIFEST, problem=p) for p in manifest.inconsistencies()]
-        signature, sig_problems = _check_signature(folder, doc.text.encode("utf-8"), trusted)
+        signature, sig_problems = check_signature(
+            folder / SIGNATURE, doc.text.encode("utf-8"), trusted, MANIFEST
+        )
         hashes = dict(zip(files, pending.results(), strict=True))
     problems += _check_files(manifest.files, found, hashes)
     problems += _extra_files(folder, {f.path for f in manifest.files} | set(_raw_paths(doc)), found)
@@ -167,24 +169,25 @@ def _extra_files(folder: Path, listed: set[str], found: dict[str, Found]) -> lis
     return problems
 
 
-def _check_signature(
-    folder: Path, manifest: bytes, trusted: list[PublicKey]
+def check_signature(
+    path: Path, manifest: bytes, trusted: list[PublicKey], manifest_name: str
 ) -> tuple[str, list[Problem]]:
-    path = folder / SIGNATURE
+    """The state of the signature at `path` over `manifest`, and its problems."""
     if not trusted:
         state = "present" if path.exists() else "absent"
         return f"not checked (no trusted key given; signature {state})", []
     if not path.is_file():
-        return "missing", [Problem(path=SIGNATURE, problem="unsigned, but trusted keys were given")]
+        problem = "unsigned, but trusted keys were given"
+        return "missing", [Problem(path=path.name, problem=problem)]
     parsed = read_signature(path.read_bytes())
     if parsed is None:
-        return "unreadable", [Problem(path=SIGNATURE, problem="not an lpdeploy signature file")]
+        return "unreadable", [Problem(path=path.name, problem="not an lpdeploy signature file")]
     fingerprint, signature = parsed
     key = next((k for k in trusted if k.fingerprint == fingerprint), None)
     if key is None:
         problem = f"signed by key {fingerprint}, which is not among the trusted keys"
-        return "untrusted", [Problem(path=SIGNATURE, problem=problem)]
+        return "untrusted", [Problem(path=path.name, problem=problem)]
     if not key.verifies(signature, manifest):
-        problem = f"does not match {MANIFEST}: the manifest changed after it was signed"
-        return "invalid", [Problem(path=SIGNATURE, problem=problem)]
+        problem = f"does not match {manifest_name}: the manifest changed after it was signed"
+        return "invalid", [Problem(path=path.name, problem=problem)]
     return f"valid: {key.name} ({fingerprint})", []

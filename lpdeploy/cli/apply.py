@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import time
 from pathlib import Path
@@ -11,19 +12,24 @@ import typer
 
 from lpdeploy.apply.lock import RunLock
 from lpdeploy.apply.rollout import ApplyResult, Rollout, RunInterruptedError, apply_plan
-from lpdeploy.bundle.keys import load_public_key
+from lpdeploy.bundle.keys import PublicKey, load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
-from lpdeploy.errors import RC
+from lpdeploy.errors import RC, InputError, NotRightError
 from lpdeploy.journal import Journal
-from lpdeploy.kit.packages import package_repo
+from lpdeploy.kit.manifest import BUNDLES as KIT_BUNDLES
+from lpdeploy.kit.manifest import PACKAGES as KIT_PACKAGES
+from lpdeploy.kit.manifest import PLAN as KIT_PLAN
+from lpdeploy.kit.manifest import PLAYBOOKS as KIT_PLAYBOOKS
+from lpdeploy.kit.packages import PACKAGES, PackageRepo, package_repo
+from lpdeploy.kit.verify import verify_kit
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
 from lpdeploy.plan.model import Plan
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
 from lpdeploy.ui.console import err, print_json
-from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result, show_status
+from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result
 
 TrustedKeys = Annotated[
     list[Path] | None,
@@ -43,6 +49,13 @@ VaultPasswordFile = Annotated[
     typer.Option(
         envvar="LPDEPLOY_VAULT_PASSWORD_FILE",
         help="File holding the password of the ansible-vault the profile's secrets name.",
+    ),
+]
+KitDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Deploy from this field kit (verified first): its bundles, packages and "
+        "playbooks; PLAN must be the kit's plan.json.",
     ),
 ]
 Resume = Annotated[
@@ -66,6 +79,7 @@ def apply(
     catalog: CatalogDir = None,
     trusted_key: TrustedKeys = None,
     vault_password_file: VaultPasswordFile = None,
+    kit: KitDir = None,
     json: Json = False,
 ) -> None:
     """Provision the plan's servers and load their bundles, wave by wave (wave 1 first).
@@ -87,6 +101,7 @@ def apply(
             resume=resume,
             trusted_key=trusted_key,
             quiet=json,
+            kit=(kit, plan) if kit else None,
         )
     except RunInterruptedError as stop:
         if stop.result is not None:
@@ -117,15 +132,22 @@ def run_apply(
     trusted_key: list[Path] | None = None,
     quiet: bool = False,
     secrets: dict[str, str] | None = None,
+    kit: tuple[Path, Path] | None = None,
 ) -> ApplyResult:
-    """One apply, as `apply` and `rehearse` run it: one at a time per journal."""
+    """One apply, as `apply` and `rehearse` run it: one at a time per journal. With `kit`
+    (its folder, and the plan file given), everything comes from the verified kit."""
     keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
+    trusted = [load_public_key(k) for k in keys]
     home = state_dir()
+    if kit is not None:
+        repo, catalog, playbooks = open_kit(*kit, trusted)
+    else:
+        repo, playbooks = package_repo(home / "packages", CACHE), playbooks_dir()
     rollout = Rollout(
         plan=plan,
         catalog=load_catalog(catalog),
-        repo=package_repo(home / "packages", CACHE),
-        playbook=playbooks_dir() / "site.yml",
+        repo=repo,
+        playbook=playbooks / "site.yml",
         workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
         cache=home / "cache",
         inventory=inventory,
@@ -134,7 +156,7 @@ def run_apply(
         max_fail_percent=max_fail_percent,
         force=force,
         resume=resume,
-        trusted_keys=tuple(load_public_key(k) for k in keys),
+        trusted_keys=tuple(trusted),
         secrets=secrets or {},
     )
     lock = RunLock(home / "apply.lock")
@@ -156,6 +178,23 @@ def run_apply(
         lock.release()
 
 
+def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[PackageRepo, Path, Path]:
+    """Verify a field kit in full before anything else; its repository, bundles, playbooks."""
+    verdict, manifest = verify_kit(folder, trusted)
+    if not verdict.ok:
+        lines = "".join(f"\n  {p.path}: {p.problem}" for p in verdict.problems[:20])
+        raise NotRightError(f"kit {folder} refused, nothing was deployed:{lines}")
+    kit_plan = next(f.sha256 for f in manifest.files if f.path == KIT_PLAN)
+    if hashlib.sha256(plan.read_bytes()).hexdigest() != kit_plan:
+        raise InputError.single(
+            str(plan), f"not the plan of the kit {folder} (give {folder / KIT_PLAN})"
+        )
+    key = manifest.packages_key
+    archive = folder / KIT_PACKAGES / f"packages-{key}.tar"
+    repo = PackageRepo(folder=archive.parent, key=key, archive=archive, packages=PACKAGES)
+    return repo, folder / KIT_BUNDLES, folder / KIT_PLAYBOOKS
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """SIGINT and SIGTERM stop an apply the same way."""
     raise KeyboardInterrupt
@@ -170,29 +209,3 @@ def result_document(result: ApplyResult) -> dict[str, Any]:
         "resumes": result.resumes,
         "centres": [vars(c) for c in result.centres],
     }
-
-
-def status(json: Json = False) -> None:
-    """What the last runs did, per centre."""
-    journal = Journal(state_dir() / "journal.sqlite")
-    try:
-        applied = journal.last_per_centre("apply")
-        verified = journal.last_per_centre("verify")
-    finally:
-        journal.close()
-    centres = sorted(applied.keys() | verified.keys())
-    if json:
-        print_json(
-            {
-                "centres": [
-                    {
-                        "id": centre,
-                        "apply": vars(applied[centre]) if centre in applied else None,
-                        "verify": vars(verified[centre]) if centre in verified else None,
-                    }
-                    for centre in centres
-                ]
-            }
-        )
-    else:
-        show_status(centres, applied, verified)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lpdeploy.bundle.build import BuiltBundle
-from lpdeploy.bundle.verify import Verdict
+from lpdeploy.bundle.verify import Problem, Verdict
 from lpdeploy.ui.console import out, size
 
 
@@ -23,5 +23,9 @@ def show_verdict(verdict: Verdict) -> None:
         out.print(f"[green]{verdict.bundle}: intact[/] ({files}; signature {verdict.signature})")
         return
     out.print(f"[red]{verdict.bundle}: {len(verdict.problems)} problems[/] ({files})")
-    for problem in verdict.problems:
+    show_problems(verdict.problems)
+
+
+def show_problems(problems: list[Problem]) -> None:
+    for problem in problems:
         out.print(f"  {problem.path}: {problem.problem}", markup=False)
