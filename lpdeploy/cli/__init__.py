@@ -18,6 +18,7 @@ from lpdeploy.cli import (
     plan,
     profile,
     rehearse,
+    status,
     trust,
     verify,
 )  # fmt: skip
@@ -73,7 +74,7 @@ app.add_typer(lab.app, name="lab")
 app.add_typer(kit.app, name="kit")
 app.command("apply")(apply.apply)
 app.command("verify")(verify.verify)
-app.command("status")(apply.status)
+app.add_typer(status.app, name="status")
 app.command("preflight")(trust.preflight_command)
 app.command("trust")(trust.trust)
 app.command("rehearse")(rehearse.rehearse)

@@ -12,7 +12,8 @@ from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
 from lpdeploy.errors import RC
 from lpdeploy.journal import Journal
-from lpdeploy.output import write_atomic
+from lpdeploy.journal_exchange import EXTRACT, extract
+from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.load import load_plan
 from lpdeploy.readiness.check import check_readiness
 from lpdeploy.readiness.report import junit_xml
@@ -33,6 +34,14 @@ def verify(
     deep: Annotated[
         bool, typer.Option("--deep", help="Hash every bundle file on the servers.")
     ] = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the report (JSON, HTML, JUnit) and this plan's journal extract "
+            "here, for `status import` at headquarters.",
+        ),
+    ] = None,
     catalog: CatalogDir = None,
     json: Json = False,
 ) -> None:
@@ -52,8 +61,15 @@ def verify(
                 run_id, centre.id, 0, "ready" if centre.ready else "not-ready", 0, 0.0, failing
             )
         journal.finish_run(run_id, "ready" if report.ready else "not-ready")
+        if report_dir is not None:
+            runs = extract(journal, loaded.profile.name, loaded.profile.sha256)
+            write_atomic(report_dir / EXTRACT, canonical_json(runs))
     finally:
         journal.close()
+    if report_dir is not None:
+        junit = junit or report_dir / "junit.xml"
+        html = html or report_dir / "report.html"
+        write_atomic(report_dir / "report.json", canonical_json(report))
     if junit is not None:
         write_atomic(junit, junit_xml(report))
         err.print(f"JUnit XML written to {junit}")

@@ -199,3 +199,23 @@ def test_journal(folder: Path, data: bytes | str) -> None:
             db.execute(f"CREATE TABLE {data}")
         db.close()
     refused_well(*run("status", "--json", home=home), {0, 2}, str(journal))
+
+
+GOOD_EXTRACT = {
+    "schema_version": 1,
+    "plan": {"name": "camp", "sha256": "a" * 64},
+    "runs": [{"kind": "verify", "started": 1.5, "ended": 2.5, "outcome": "ready", "centres": [
+        {"centre": "lc-01", "wave": 0, "outcome": "ready", "changed": 0, "seconds": 0.0,
+         "message": ""}]}],
+}  # fmt: skip
+
+
+@given(text=st.one_of(raw, mutated(GOOD_EXTRACT).map(lambda d: as_text(d, "json"))))
+def test_journal_extract(folder: Path, text: str) -> None:
+    usb = folder / "usb"
+    usb.mkdir(exist_ok=True)
+    path = usb / "journal.json"
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    home = folder / "hq"
+    code, said = run("status", "import", str(usb), "--json", home=home)
+    refused_well(code, said, {0, 2}, str(path))
