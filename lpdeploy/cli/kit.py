@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lpdeploy.bundle.keys import load_public_key
+from lpdeploy.bundle.keys import load_private_key, load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
 from lpdeploy.errors import RC, InputError, NotRightError
@@ -87,6 +87,8 @@ def build(
     printed before anything is written."""
     drive = _bytes(drive_size) if drive_size else None
     _writable_kit_folder(folder)
+    if sign_key is not None:
+        load_private_key(sign_key)  # a wrong key is said now, not after minutes of hashing
     loaded = load_plan(plan)
     source = load_catalog(catalog_path(catalog))
     check_planned_bundles(loaded, source, [load_public_key(k) for k in trusted_key or []])

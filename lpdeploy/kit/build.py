@@ -126,6 +126,7 @@ def write_kit(
     """Write the kit: reused files linked (or left), the rest copied, stale files removed,
     then the manifest and its signature last, so a half-written kit never verifies."""
     out = build.out
+    signer = load_private_key(sign_key) if sign_key is not None else None  # fail before writing
     out.mkdir(parents=True, exist_ok=True)
     (out / m.SIGNATURE).unlink(missing_ok=True)
     (out / m.MANIFEST).unlink(missing_ok=True)
@@ -145,8 +146,8 @@ def write_kit(
     )
     data = canonical_json(manifest.model_dump())
     write_atomic(out / m.MANIFEST, data)
-    if sign_key is not None:
-        write_atomic(out / m.SIGNATURE, sign(load_private_key(sign_key), data))
+    if signer is not None:
+        write_atomic(out / m.SIGNATURE, sign(signer, data))
     return manifest
 
 
