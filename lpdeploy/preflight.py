@@ -12,17 +12,18 @@ from __future__ import annotations
 import functools
 import socket
 import subprocess
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import paramiko
-
+from lpdeploy.inventory.connections import known_name
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.readiness.report import CentreReport, CheckResult, ReadinessReport, centre_report
 from lpdeploy.runner.inventory import Connection
-from lpdeploy.settings import state_dir
+
+if TYPE_CHECKING:
+    import paramiko
 
 TIMEOUT = 8.0
 RELEASES = ("bookworm",)
@@ -42,20 +43,6 @@ class Facts:
     held: int
     arch: str
     release: str
-
-
-def pinned_files(connections: Iterable[Connection]) -> list[Path]:
-    """Where pinned host keys are read from: lpdeploy's own known_hosts (`lpdeploy trust`
-    writes it), the files the inventory names, then ~/.ssh/known_hosts."""
-    named = [Path(f).expanduser() for c in connections for f in c.known_hosts]
-    found = [state_dir() / "known_hosts", *named, Path.home() / ".ssh" / "known_hosts"]
-    return list(dict.fromkeys(found))
-
-
-def known_name(connection: Connection) -> str:
-    """The name a host's key is filed under in known_hosts."""
-    port = connection.port
-    return connection.address if port == 22 else f"[{connection.address}]:{port}"
 
 
 def preflight(plan: Plan, connections: dict[str, Connection], files: list[Path]) -> ReadinessReport:
@@ -79,6 +66,8 @@ def _checks(centre: PlanCentre, connection: Connection, files: list[Path]) -> li
     except OSError as exc:
         return [CheckResult(name="reachable", ok=False, detail=f"{where}: {exc.strerror or exc}")]
     reachable = CheckResult(name="reachable", ok=True, detail=f"{where} answers")
+    import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
+
     client = paramiko.SSHClient()
     for path in files:  # as "system" keys: paramiko never writes those back
         if path.is_file():

@@ -14,7 +14,6 @@ holding a YAML mapping; its password comes from `--vault-password-file`.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lpdeploy.errors import InputError
 
 SecretName = Literal["wifi_passphrase", "admin_password"]
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class SecretSource(BaseModel):
@@ -33,7 +32,7 @@ class SecretSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    env: str | None = Field(default=None, pattern=f"^{ENV_NAME.pattern}$")
+    env: str | None = Field(default=None, pattern=ENV_NAME)
     vault: str | None = Field(default=None, min_length=1)
     key: str | None = Field(default=None, min_length=1)
 

@@ -11,11 +11,14 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import paramiko
-
-from lpdeploy.preflight import TIMEOUT, known_name
+from lpdeploy.inventory.connections import known_name
+from lpdeploy.preflight import TIMEOUT
 from lpdeploy.runner.inventory import Connection
+
+if TYPE_CHECKING:
+    import paramiko
 
 PREFERRED = ("ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256")
 
@@ -39,6 +42,8 @@ def fetch_keys(connections: list[Connection]) -> list[Offered]:
 
 
 def _fetch(connection: Connection) -> Offered:
+    import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
+
     name = known_name(connection)
     try:
         sock = socket.create_connection((connection.address, connection.port), TIMEOUT)
@@ -66,6 +71,8 @@ def standing(offered: Offered, pinned: paramiko.HostKeys) -> str:
 
 
 def load_pinned(files: list[Path]) -> paramiko.HostKeys:
+    import paramiko
+
     keys = paramiko.HostKeys()
     for path in files:
         if path.is_file():

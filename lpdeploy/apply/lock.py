@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lpdeploy.errors import LpdeployError
-
-GRACE = 10.0
-"""Seconds Ansible gets to stop on SIGINT before its process group is killed."""
+from lpdeploy.runner.run import STOP_GRACE, is_ansible
 
 
 class BusyError(LpdeployError):
@@ -81,19 +79,11 @@ def _read(fd: int) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def is_ansible(pid: int) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(b"ansible" in part for part in command[:2])
-
-
 def end_left_over(group: object) -> str:
     """End an Ansible process group a killed apply left behind (SIGINT, then SIGKILL)."""
     if not isinstance(group, int) or not is_ansible(group):
         return ""
-    stop_group(group, GRACE)
+    stop_group(group, STOP_GRACE)
     return f"ended Ansible (pid {group}) left running by a killed apply"
 
 

@@ -15,24 +15,21 @@ from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.bundle.verify import verify_bundle
 from lpdeploy.catalog import Catalog
 from lpdeploy.errors import InputError, LpdeployError, NotRightError
+from lpdeploy.inventory.connections import pinned_files
 from lpdeploy.inventory.render import GROUP, render_inventory
 from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
-from lpdeploy.preflight import pinned_files, preflight
+from lpdeploy.preflight import preflight
 from lpdeploy.runner.inventory import Connection, inventory_connections
 from lpdeploy.runner.probe import read_remote_file
 from lpdeploy.runner.reduce import RunState, reduce_event
-from lpdeploy.runner.run import start_run
+from lpdeploy.runner.run import STOP_GRACE, start_run
 from lpdeploy.runner.spec import build_spec
 
 STATE_FILE = "/var/lib/lpdeploy/desired-state"
 UNCHANGED = "unchanged: the server holds this desired state"
-
-
-GRACE = 10.0
-"""Seconds Ansible gets to finish its current step after Ctrl-C, before it is killed."""
 
 
 class RunInterruptedError(LpdeployError):
@@ -105,44 +102,41 @@ class Rollout:
     extra_group_vars: dict[str, Any] = field(default_factory=dict)
     resume: bool = False
     """Continue the last unfinished run of this plan (what is done is skipped either way)."""
-    preflight: bool = True
-    """Check each server with paramiko first (host key, login, disk, platform)."""
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     """The plan's secrets by name (wifi_passphrase...), resolved; handed to Ansible only."""
 
 
 def check_bundles(
-    rollout: Rollout,
+    plan: Plan, catalog: Catalog, trusted: list[PublicKey], refused: str = "nothing was deployed"
 ) -> tuple[dict[tuple[str, str], BundleManifest], dict[tuple[str, str], Path]]:
-    """Every planned bundle must be in the catalog with its content, and intact."""
-    planned = sorted({(b.id, b.version) for c in rollout.plan.centres for b in c.bundles})
-    manifests = {(b.id, b.version): b for b in rollout.catalog.bundles}
-    missing = [f"{i}-{v}" for i, v in planned if (i, v) not in rollout.catalog.folders]
+    """Every planned bundle must be in the catalog with its content, and intact; `refused`
+    says what did not happen when one is not (apply: nothing deployed; kit: not written)."""
+    planned = sorted({(b.id, b.version) for c in plan.centres for b in c.bundles})
+    manifests = {(b.id, b.version): b for b in catalog.bundles}
+    missing = [f"{i}-{v}" for i, v in planned if (i, v) not in catalog.folders]
     if missing:
         raise InputError.single(
-            str(rollout.catalog.root),
+            str(catalog.root),
             f"the catalog lacks the content of planned bundles: {', '.join(missing)}",
             "--catalog",
         )
     problems = []
     for key in planned:
-        verdict = verify_bundle(rollout.catalog.folders[key], list(rollout.trusted_keys))
+        verdict = verify_bundle(catalog.folders[key], trusted)
         if not verdict.ok:
             first = verdict.problems[0]
             more = f" (+{len(verdict.problems) - 1} more)" if len(verdict.problems) > 1 else ""
             problems.append(f"{verdict.bundle}: {first.path}: {first.problem}{more}")
     if problems:
         lines = "".join(f"\n  {p}" for p in problems)
-        raise NotRightError(f"bundles refused, nothing was deployed:{lines}")
-    return {key: manifests[key] for key in planned}, {
-        key: rollout.catalog.folders[key] for key in planned
-    }
+        raise NotRightError(f"bundles refused, {refused}:{lines}")
+    return {key: manifests[key] for key in planned}, {key: catalog.folders[key] for key in planned}
 
 
 def apply_plan(
     rollout: Rollout, journal: Journal, progress: Progress, watch: AnsibleWatch | None = None
 ) -> ApplyResult:
-    manifests, sources = check_bundles(rollout)
+    manifests, sources = check_bundles(rollout.plan, rollout.catalog, list(rollout.trusted_keys))
     connections = _connections(rollout)
     known = set(connections) if rollout.inventory else None
     pinned = pinned_files(connections.values())
@@ -293,8 +287,6 @@ def _preflight(
     centres: list[PlanCentre],
 ) -> dict[str, str]:
     """Centres whose server fails pre-flight, with why; apply does not run on them."""
-    if not rollout.preflight:
-        return {}
     ids = {c.id for c in centres}
     present = {k: v for k, v in connections.items() if k in ids}
     report = preflight(rollout.plan, present, pinned)
@@ -355,7 +347,7 @@ def _run_wave(
                     watch.ansible_started(group)
             progress.update(state)
     except KeyboardInterrupt:
-        run.interrupt(GRACE)
+        run.interrupt(STOP_GRACE)
         while not run.events.empty():
             reduce_event(state, run.events.get())
         progress.wave_finished(wave, state)

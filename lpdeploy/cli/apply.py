@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import time
 from pathlib import Path
@@ -12,17 +11,13 @@ import typer
 
 from lpdeploy.apply.lock import RunLock
 from lpdeploy.apply.rollout import ApplyResult, Rollout, RunInterruptedError, apply_plan
-from lpdeploy.bundle.keys import PublicKey, load_public_key
+from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
-from lpdeploy.errors import RC, InputError, NotRightError
+from lpdeploy.errors import RC
 from lpdeploy.journal import Journal
-from lpdeploy.kit.manifest import BUNDLES as KIT_BUNDLES
-from lpdeploy.kit.manifest import PACKAGES as KIT_PACKAGES
-from lpdeploy.kit.manifest import PLAN as KIT_PLAN
-from lpdeploy.kit.manifest import PLAYBOOKS as KIT_PLAYBOOKS
-from lpdeploy.kit.packages import PACKAGES, PackageRepo, package_repo
-from lpdeploy.kit.verify import verify_kit
+from lpdeploy.kit.packages import package_repo
+from lpdeploy.kit.verify import open_kit
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
 from lpdeploy.plan.model import Plan
@@ -176,23 +171,6 @@ def run_apply(
             signal.signal(sig, handler)
         journal.close()
         lock.release()
-
-
-def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[PackageRepo, Path, Path]:
-    """Verify a field kit in full before anything else; its repository, bundles, playbooks."""
-    verdict, manifest = verify_kit(folder, trusted)
-    if not verdict.ok:
-        lines = "".join(f"\n  {p.path}: {p.problem}" for p in verdict.problems[:20])
-        raise NotRightError(f"kit {folder} refused, nothing was deployed:{lines}")
-    kit_plan = next(f.sha256 for f in manifest.files if f.path == KIT_PLAN)
-    if hashlib.sha256(plan.read_bytes()).hexdigest() != kit_plan:
-        raise InputError.single(
-            str(plan), f"not the plan of the kit {folder} (give {folder / KIT_PLAN})"
-        )
-    key = manifest.packages_key
-    archive = folder / KIT_PACKAGES / f"packages-{key}.tar"
-    repo = PackageRepo(folder=archive.parent, key=key, archive=archive, packages=PACKAGES)
-    return repo, folder / KIT_BUNDLES, folder / KIT_PLAYBOOKS
 
 
 def _interrupt(signum: int, frame: object) -> None:

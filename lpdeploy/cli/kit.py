@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from lpdeploy.apply.rollout import check_bundles
 from lpdeploy.bundle.keys import load_private_key, load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
@@ -17,7 +18,6 @@ from lpdeploy.journal import Journal
 from lpdeploy.kit.build import (
     KitBuild,
     build_wheels,
-    check_planned_bundles,
     kit_sources,
     plan_kit,
     write_kit,
@@ -91,7 +91,8 @@ def build(
         load_private_key(sign_key)  # a wrong key is said now, not after minutes of hashing
     loaded = load_plan(plan)
     source = load_catalog(catalog_path(catalog))
-    check_planned_bundles(loaded, source, [load_public_key(k) for k in trusted_key or []])
+    trusted = [load_public_key(k) for k in trusted_key or []]
+    check_bundles(loaded, source, trusted, refused="no kit was written")
     repo = package_repo(state_dir() / "packages", CACHE)
     wheel_dir = build_wheels(state_dir() / "cache") if wheels else None
     sources = kit_sources(plan, loaded, source, repo, playbooks_dir(), wheel_dir)

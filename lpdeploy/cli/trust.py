@@ -9,9 +9,10 @@ import typer
 
 from lpdeploy.cli.options import Json
 from lpdeploy.errors import RC, InputError
+from lpdeploy.inventory.connections import centre_connections, pinned_files
 from lpdeploy.plan.load import load_plan
-from lpdeploy.preflight import pinned_files, preflight
-from lpdeploy.runner.inventory import Connection, inventory_connections
+from lpdeploy.preflight import preflight
+from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.settings import state_dir
 from lpdeploy.trust import fetch_keys, load_pinned, pin, standing
 from lpdeploy.ui.console import err, out, print_json
@@ -28,18 +29,7 @@ def preflight_command(
     """Check each centre's server before a rollout: reachable, pinned host key, login, disk
     for the planned bundles, platform. Exit 0 when all pass, 1 otherwise."""
     loaded = load_plan(plan)
-    if inventory is not None:
-        connections = inventory_connections(inventory, state_dir() / "cache")
-        missing = [c.id for c in loaded.centres if c.id not in connections]
-        if missing:
-            raise InputError.single(str(inventory), f"centres not in it: {', '.join(missing)}")
-    else:
-        hostless = [c.id for c in loaded.centres if not c.host]
-        if hostless:
-            raise InputError.single(
-                str(plan), f"centres without a host: {', '.join(hostless)} (give --inventory)"
-            )
-        connections = {c.id: Connection(host=c.id, address=str(c.host)) for c in loaded.centres}
+    connections = centre_connections(loaded, inventory, state_dir() / "cache")
     report = preflight(loaded, connections, pinned_files(connections.values()))
     if json:
         print_json(report)

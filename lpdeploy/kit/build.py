@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lpdeploy.bundle.hashing import sha256_files
-from lpdeploy.bundle.keys import PublicKey, load_private_key, sign
-from lpdeploy.bundle.verify import verify_bundle
+from lpdeploy.bundle.keys import load_private_key, sign
 from lpdeploy.catalog import Catalog
 from lpdeploy.document import load_json, validate
 from lpdeploy.errors import InputError, MissingToolError, NotRightError
@@ -79,22 +78,6 @@ def kit_sources(
 
 def _files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
-def check_planned_bundles(plan: Plan, catalog: Catalog, trusted: list[PublicKey]) -> None:
-    """Every bundle the kit carries is verified on the way in; one bad one stops the build."""
-    problems = []
-    for key in sorted({(b.id, b.version) for c in plan.centres for b in c.bundles}):
-        if key not in catalog.folders:
-            problems.append(f"{key[0]}-{key[1]}: not in the catalog with its content")
-            continue
-        verdict = verify_bundle(catalog.folders[key], trusted)
-        if not verdict.ok:
-            first = verdict.problems[0]
-            problems.append(f"{verdict.bundle}: {first.path}: {first.problem}")
-    if problems:
-        raise NotRightError("bundles refused, no kit was written:" + "".join(
-            f"\n  {p}" for p in problems))  # fmt: skip
 
 
 def plan_kit(sources: dict[str, Path], out: Path, base: Path | None) -> KitBuild:

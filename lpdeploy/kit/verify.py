@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -11,8 +12,10 @@ from lpdeploy.bundle.keys import PublicKey
 from lpdeploy.bundle.manifest import unsafe_path
 from lpdeploy.bundle.verify import Problem, check_signature
 from lpdeploy.document import load_json, validate
-from lpdeploy.errors import InputError
+from lpdeploy.errors import InputError, NotRightError
 from lpdeploy.kit import manifest as m
+from lpdeploy.kit.packages import PACKAGES as SERVER_PACKAGES
+from lpdeploy.kit.packages import PackageRepo
 
 
 class KitVerdict(BaseModel):
@@ -69,6 +72,23 @@ def verify_kit(folder: Path, trusted: list[PublicKey]) -> tuple[KitVerdict, m.Ki
         problems=problems,
     )
     return verdict, manifest
+
+
+def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[PackageRepo, Path, Path]:
+    """Verify a field kit in full before anything else; its repository, bundles, playbooks."""
+    verdict, manifest = verify_kit(folder, trusted)
+    if not verdict.ok:
+        lines = "".join(f"\n  {p.path}: {p.problem}" for p in verdict.problems[:20])
+        raise NotRightError(f"kit {folder} refused, nothing was deployed:{lines}")
+    kit_plan = next(f.sha256 for f in manifest.files if f.path == m.PLAN)
+    if hashlib.sha256(plan.read_bytes()).hexdigest() != kit_plan:
+        raise InputError.single(
+            str(plan), f"not the plan of the kit {folder} (give {folder / m.PLAN})"
+        )
+    key = manifest.packages_key
+    archive = folder / m.PACKAGES / f"packages-{key}.tar"
+    repo = PackageRepo(folder=archive.parent, key=key, archive=archive, packages=SERVER_PACKAGES)
+    return repo, folder / m.BUNDLES, folder / m.PLAYBOOKS
 
 
 def _regular(path: Path) -> bool:

@@ -15,14 +15,12 @@ from pathlib import Path
 import yaml
 
 from lpdeploy.catalog import Catalog
-from lpdeploy.errors import InputError
+from lpdeploy.inventory.connections import centre_connections, pinned_files
 from lpdeploy.inventory.render import GROUP, centre_vars
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
-from lpdeploy.preflight import pinned_files
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
-from lpdeploy.runner.inventory import inventory_addresses, inventory_connections
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 
@@ -34,7 +32,8 @@ HTTP_TIMEOUT = 5.0
 def check_readiness(
     plan: Plan, catalog: Catalog, inventory: Path | None, workdir: Path, deep: bool, plan_name: str
 ) -> ReadinessReport:
-    addresses = _addresses(plan, inventory, workdir)
+    connections = centre_connections(plan, inventory, workdir.parent / "cache")
+    addresses = {centre: c.address for centre, c in connections.items()}
     manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
     generated = workdir / "verify.yml"
     hosts = {c.id: {"lpdeploy_verify": _expectation(c, manifests, deep)} for c in plan.centres}
@@ -45,9 +44,7 @@ def check_readiness(
     inventories = [inventory, generated] if inventory else [generated]
     with ThreadPoolExecutor(max_workers=16) as pool:
         web = {c.id: pool.submit(_web_checks, c, addresses[c.id], catalog) for c in plan.centres}
-        pinned = pinned_files(
-            inventory_connections(inventory, workdir.parent / "cache").values() if inventory else []
-        )
+        pinned = pinned_files(connections.values())
         server = _server_checks(workdir, inventories, [c.id for c in plan.centres], pinned)
         centres = []
         for centre in plan.centres:
@@ -57,23 +54,6 @@ def check_readiness(
                 checks += web[centre.id].result()
             centres.append(centre_report(centre.id, addresses[centre.id], checks))
     return ReadinessReport(plan=plan_name, ready=all(c.ready for c in centres), centres=centres)
-
-
-def _addresses(plan: Plan, inventory: Path | None, workdir: Path) -> dict[str, str]:
-    if inventory is None:
-        missing = [c.id for c in plan.centres if not c.host]
-        if missing:
-            raise InputError.single(
-                "plan", f"centres without a host: {', '.join(missing)} (give --inventory)"
-            )
-        return {c.id: str(c.host) for c in plan.centres}
-    known = inventory_addresses(inventory, workdir.parent / "cache")
-    missing = [c.id for c in plan.centres if c.id not in known]
-    if missing:
-        raise InputError.single(
-            str(inventory), f"centres not in the inventory: {', '.join(missing)}"
-        )
-    return {c.id: known[c.id] for c in plan.centres}
 
 
 def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], deep: bool) -> str:

@@ -40,14 +40,6 @@ class Connection:
     """UserKnownHostsFile named in the host's SSH arguments, if any."""
 
 
-def inventory_hosts(inventory: Path, cache: Path | None = None) -> set[str]:
-    return set(inventory_connections(inventory, cache))
-
-
-def inventory_addresses(inventory: Path, cache: Path | None = None) -> dict[str, str]:
-    return {h: c.address for h, c in inventory_connections(inventory, cache).items()}
-
-
 def inventory_connections(inventory: Path, cache: Path | None = None) -> dict[str, Connection]:
     """Each host of an inventory and how Ansible connects to it. A static inventory
     file (not a folder, not a script) is listed once per content: the answer is kept in

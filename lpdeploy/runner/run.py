@@ -20,12 +20,22 @@ import ansible_runner
 
 from lpdeploy.output import write_atomic
 from lpdeploy.runner.spec import RunSpec
-from lpdeploy.runner.vault import encrypt
 
 VAULT_PROMPT = r"^Vault password:\s*?$"
 SECRETS_FILE = "secrets.vault.yml"
 
 Event = dict[str, Any]
+STOP_GRACE = 10.0
+"""Seconds Ansible gets to end its current step after SIGINT, before it is killed."""
+
+
+def is_ansible(pid: int) -> bool:
+    """Whether the process is an Ansible one (its interpreter or program names ansible)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"ansible" in part for part in command[:2])
 
 
 @dataclass
@@ -49,11 +59,10 @@ class Run:
         me = str(os.getpid())
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                command = (stat.parent / "cmdline").read_bytes().split(b"\0")[:2]
+                parent = stat.read_text().rsplit(")", 1)[1].split()[1]
             except (OSError, IndexError):
                 continue
-            if fields[1] == me and any(b"ansible" in part for part in command):
+            if parent == me and is_ansible(int(stat.parent.name)):
                 return int(stat.parent.name)
         return None
 
@@ -104,6 +113,8 @@ def start_run(spec: RunSpec) -> Run:
         # Ansible gets the secrets as extra vars from a vault whose one-time password it is
         # given at its prompt (a pty, never a file or the environment: runner writes the
         # environment into artifacts/*/command). The vault is deleted when the run ends.
+        from lpdeploy.runner.vault import encrypt  # ansible's vault loads slowly: only here
+
         password = secrets.token_urlsafe(32)
         text = "".join(f"{name}: {json.dumps(value)}\n" for name, value in spec.secrets.items())
         write_atomic(sealed, encrypt(text, password), mode=0o600)

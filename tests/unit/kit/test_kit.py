@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from lpdeploy.apply.rollout import check_bundles
 from lpdeploy.bundle.keys import generate_keys, load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.kit import _bytes, _fits, _writable_kit_folder
 from lpdeploy.errors import InputError, NotRightError
-from lpdeploy.kit.build import KitBuild, check_planned_bundles, kit_sources, plan_kit, write_kit
+from lpdeploy.kit.build import KitBuild, kit_sources, plan_kit, write_kit
 from lpdeploy.kit.packages import PACKAGES, PackageRepo
 from lpdeploy.kit.verify import verify_kit
 from lpdeploy.plan import build_plan
@@ -132,11 +133,9 @@ def test_bundles_are_verified_on_the_way_in(
     parts: tuple[Path, Plan, PackageRepo, Path], tmp_path: Path
 ) -> None:
     catalog = load_catalog(REPO / "bundles")
-    check_planned_bundles(
-        parts[1], catalog, [load_public_key(REPO / "bundles/keys/lpdeploy-demo.pub")]
-    )
+    check_bundles(parts[1], catalog, [load_public_key(REPO / "bundles/keys/lpdeploy-demo.pub")])
     with pytest.raises(NotRightError, match="not among the trusted keys"):
-        check_planned_bundles(parts[1], catalog, [load_public_key(parts[3])])
+        check_bundles(parts[1], catalog, [load_public_key(parts[3])])
 
 
 def test_sizes_and_drive_limits(

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lpdeploy.preflight import FACTS, Facts, _facts, _platform, controller_arch, known_name
+from lpdeploy.inventory.connections import known_name
+from lpdeploy.preflight import FACTS, Facts, _facts, _platform, controller_arch
 from lpdeploy.runner.inventory import Connection
 
 

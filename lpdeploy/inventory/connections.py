@@ -1,0 +1,46 @@
+"""How each of a plan's centres is reached: the inventory's word, else the plan's `host`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from lpdeploy.errors import InputError
+from lpdeploy.plan.model import Plan
+from lpdeploy.runner.inventory import Connection, inventory_connections
+from lpdeploy.settings import state_dir
+
+
+def centre_connections(
+    plan: Plan, inventory: Path | None, cache: Path | None
+) -> dict[str, Connection]:
+    """Every centre's connection; a centre the inventory lacks, or without a host when
+    there is no inventory, is an input error naming it."""
+    if inventory is None:
+        missing = [c.id for c in plan.centres if not c.host]
+        if missing:
+            raise InputError.single(
+                "plan", f"centres without a host: {', '.join(missing)} (give --inventory)"
+            )
+        return {c.id: Connection(host=c.id, address=str(c.host)) for c in plan.centres}
+    known = inventory_connections(inventory, cache)
+    missing = [c.id for c in plan.centres if c.id not in known]
+    if missing:
+        raise InputError.single(
+            str(inventory), f"centres not in the inventory: {', '.join(missing)}"
+        )
+    return {c.id: known[c.id] for c in plan.centres}
+
+
+def pinned_files(connections: Iterable[Connection]) -> list[Path]:
+    """Where pinned host keys are read from: lpdeploy's own known_hosts (`lpdeploy trust`
+    writes it), the files the inventory names, then ~/.ssh/known_hosts."""
+    named = [Path(f).expanduser() for c in connections for f in c.known_hosts]
+    found = [state_dir() / "known_hosts", *named, Path.home() / ".ssh" / "known_hosts"]
+    return list(dict.fromkeys(found))
+
+
+def known_name(connection: Connection) -> str:
+    """The name a host's key is filed under in known_hosts."""
+    port = connection.port
+    return connection.address if port == 22 else f"[{connection.address}]:{port}"
