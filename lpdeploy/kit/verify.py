@@ -80,7 +80,7 @@ def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[Packag
     if not verdict.ok:
         lines = "".join(f"\n  {p.path}: {p.problem}" for p in verdict.problems[:20])
         raise NotRightError(f"kit {folder} refused, nothing was deployed:{lines}")
-    kit_plan = next(f.sha256 for f in manifest.files if f.path == m.PLAN)
+    kit_plan = next((f.sha256 for f in manifest.files if f.path == m.PLAN), None)
     if hashlib.sha256(plan.read_bytes()).hexdigest() != kit_plan:
         raise InputError.single(
             str(plan), f"not the plan of the kit {folder} (give {folder / m.PLAN})"

@@ -14,7 +14,7 @@ from lpdeploy.cli.kit import _bytes, _fits, _writable_kit_folder
 from lpdeploy.errors import InputError, NotRightError
 from lpdeploy.kit.build import KitBuild, kit_sources, plan_kit, write_kit
 from lpdeploy.kit.packages import PACKAGES, PackageRepo
-from lpdeploy.kit.verify import verify_kit
+from lpdeploy.kit.verify import open_kit, verify_kit
 from lpdeploy.plan import build_plan
 from lpdeploy.plan.model import Plan
 from lpdeploy.profile import load_profile
@@ -157,3 +157,24 @@ def test_a_kit_is_never_written_over_other_files(tmp_path: Path) -> None:
         _writable_kit_folder(tmp_path)
     (tmp_path / "kit.json").write_text("{}")
     _writable_kit_folder(tmp_path)  # an older kit: updated in place
+
+
+def test_apply_takes_only_the_kits_own_plan(
+    parts: tuple[Path, Plan, PackageRepo, Path], tmp_path: Path
+) -> None:
+    kit = tmp_path / "kit"
+    make_kit(parts, kit)
+    trusted = [load_public_key(parts[3])]
+    repo, bundles, playbooks = open_kit(kit, kit / "plan.json", trusted)
+    assert repo.archive.is_file() and (playbooks / "site.yml").is_file() and bundles.is_dir()
+    other = tmp_path / "other.json"
+    other.write_text("{}")
+    with pytest.raises(InputError, match="not the plan of the kit"):
+        open_kit(kit, other, trusted)
+    manifest = json.loads((kit / "kit.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["path"] != "plan.json"]
+    (kit / "kit.json").write_text(json.dumps(manifest))
+    (kit / "kit.json.sig").unlink()
+    (kit / "plan.json").rename(other)
+    with pytest.raises(InputError, match="not the plan of the kit"):
+        open_kit(kit, other, [])  # a kit that lists no plan at all
