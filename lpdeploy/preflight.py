@@ -10,7 +10,6 @@ timeouts on them.
 from __future__ import annotations
 
 import functools
-import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from lpdeploy.inventory.connections import known_name
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.readiness.report import CentreReport, CheckResult, ReadinessReport, centre_report
+from lpdeploy.runner.hub import Connector, direct
 from lpdeploy.runner.inventory import Connection
 
 if TYPE_CHECKING:
@@ -45,24 +45,31 @@ class Facts:
     release: str
 
 
-def preflight(plan: Plan, connections: dict[str, Connection], files: list[Path]) -> ReadinessReport:
+def preflight(
+    plan: Plan, connections: dict[str, Connection], files: list[Path], connect: Connector = direct
+) -> ReadinessReport:
+    """`connect` opens the TCP stream to a server (through a hub's SSH channels, for one)."""
     centres = [c for c in plan.centres if c.id in connections]
     with ThreadPoolExecutor(max_workers=max(1, min(32, len(centres)))) as pool:
-        reports = list(pool.map(lambda c: _one(c, connections[c.id], files), centres))
+        reports = list(pool.map(lambda c: _one(c, connections[c.id], files, connect), centres))
     return ReadinessReport(
         plan=plan.profile.name, ready=all(r.ready for r in reports), centres=reports
     )
 
 
-def _one(centre: PlanCentre, connection: Connection, files: list[Path]) -> CentreReport:
-    checks = _checks(centre, connection, files)
+def _one(
+    centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
+) -> CentreReport:
+    checks = _checks(centre, connection, files, connect)
     return centre_report(centre.id, connection.address, checks)
 
 
-def _checks(centre: PlanCentre, connection: Connection, files: list[Path]) -> list[CheckResult]:
+def _checks(
+    centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
+) -> list[CheckResult]:
     where = f"{connection.address}:{connection.port}"
     try:
-        sock = socket.create_connection((connection.address, connection.port), TIMEOUT)
+        sock = connect(connection.address, connection.port)
     except OSError as exc:
         return [CheckResult(name="reachable", ok=False, detail=f"{where}: {exc.strerror or exc}")]
     reachable = CheckResult(name="reachable", ok=True, detail=f"{where} answers")

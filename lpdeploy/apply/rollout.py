@@ -22,6 +22,7 @@ from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.preflight import preflight
+from lpdeploy.runner.hub import ROOT, Hub, hub_from
 from lpdeploy.runner.inventory import Connection, inventory_connections
 from lpdeploy.runner.probe import read_remote_file
 from lpdeploy.runner.reduce import RunState, reduce_event
@@ -104,6 +105,8 @@ class Rollout:
     """Continue the last unfinished run of this plan (what is done is skipped either way)."""
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     """The plan's secrets by name (wifi_passphrase...), resolved; handed to Ansible only."""
+    via: str | None = None
+    """The inventory's name of a hub that runs Ansible near the centres (relay)."""
 
 
 def check_bundles(
@@ -138,15 +141,21 @@ def apply_plan(
 ) -> ApplyResult:
     manifests, sources = check_bundles(rollout.plan, rollout.catalog, list(rollout.trusted_keys))
     connections = _connections(rollout)
+    hub = None
+    if rollout.via is not None:
+        hub = hub_from(rollout.via, connections, pinned_files([connections[rollout.via]]))
+        connections.pop(rollout.via, None)
     known = set(connections) if rollout.inventory else None
     pinned = pinned_files(connections.values())
+    archive = Relay.archive_there(rollout.repo.archive) if hub else rollout.repo.archive
     group_vars = {
-        "lpdeploy_repo_archive": str(rollout.repo.archive),
+        "lpdeploy_repo_archive": str(archive),
         "lpdeploy_repo_key": rollout.repo.key,
         **rollout.extra_group_vars,
     }
     salt = tree_digest(rollout.playbook.parent) + secrets_digest(rollout.secrets)
-    text, desired = render_inventory(rollout.plan, manifests, sources, group_vars, known, salt)
+    there = {key: Relay.bundle_there(key) for key in sources} if hub else sources
+    text, desired = render_inventory(rollout.plan, manifests, there, group_vars, known, salt)
     rollout.workdir.mkdir(parents=True, exist_ok=True)
     generated = rollout.workdir / "centres.yml"
     write_atomic(generated, text.encode("utf-8"), mode=0o600)
@@ -158,8 +167,9 @@ def apply_plan(
     result = ApplyResult(run_id=run_id, resumes=resumes)
     selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
     try:
+        relay = Relay(hub, sources, rollout.repo.archive) if hub else None
         _roll(rollout, journal, progress, watch, result, selected, inventories, desired, pinned,
-              connections)  # fmt: skip
+              connections, relay)  # fmt: skip
     except KeyboardInterrupt:
         result.stopped = "interrupted"
     finally:
@@ -194,15 +204,17 @@ def _roll(
     desired: dict[str, str],
     pinned: list[Path],
     connections: dict[str, Connection],
+    relay: Relay | None,
 ) -> None:
     """Pre-flight, then wave by wave; a Ctrl-C in Ansible ends it with result.stopped set."""
     run_id = result.run_id
-    refused = _preflight(rollout, connections, pinned, selected)
+    hub = relay.hub if relay else None
+    refused = _preflight(rollout, connections, pinned, selected, hub)
     selected_ok = [c for c in selected if c.id not in refused]
     held = (
         {}
         if rollout.force or rollout.check or not selected_ok
-        else _held_states(rollout, inventories, selected_ok, pinned)
+        else _held_states(rollout, inventories, selected_ok, pinned, hub)
     )
     for wave in sorted({c.wave for c in selected}):
         in_wave = [c.id for c in selected if c.wave == wave]
@@ -227,8 +239,10 @@ def _roll(
                 CentreResult(h, wave, "not-run", message=result.stopped) for h in hosts
             ]
             continue
+        if relay is not None:
+            relay.stage([c for c in selected if c.id in hosts])
         try:
-            done = _run_wave(rollout, inventories, wave, hosts, progress, watch, pinned)
+            done = _run_wave(rollout, inventories, wave, hosts, progress, watch, pinned, hub)
         except _WaveInterruptedError as stop:
             done = stop.done
             result.stopped = "interrupted"
@@ -240,6 +254,40 @@ def _roll(
         if result.stopped == "interrupted":
             return
         result.stopped = _stop_reason(rollout, wave, [*skipped, *done])
+
+
+@dataclass
+class Relay:
+    """What a run through a hub copies there: each bundle and the package repository go
+    over the link to the hub once (rsync sends nothing for what the hub holds), and the
+    hub's Ansible takes them on to the centres."""
+
+    hub: Hub
+    sources: dict[tuple[str, str], Path]
+    archive: Path
+    staged: set[Path] = field(default_factory=set)
+
+    sent: int = 0
+    """Bytes rsync sent to the hub."""
+
+    def stage(self, centres: list[PlanCentre]) -> None:
+        """Copy to the hub what these centres need of it (once per apply)."""
+        wanted = {self.archive: self.archive_there(self.archive)}
+        for ref in (b for c in centres for b in c.bundles):
+            key = (ref.id, ref.version)
+            wanted[self.sources[key]] = self.bundle_there(key)
+        for source, there in wanted.items():
+            if source not in self.staged:
+                self.sent += self.hub.push(source, str(there))
+                self.staged.add(source)
+
+    @staticmethod
+    def bundle_there(key: tuple[str, str]) -> Path:
+        return Path(ROOT) / "bundles" / f"{key[0]}-{key[1]}"
+
+    @staticmethod
+    def archive_there(archive: Path) -> Path:
+        return Path(ROOT) / "packages" / archive.name
 
 
 def secrets_digest(secrets: dict[str, str]) -> str:
@@ -264,13 +312,18 @@ def _resumed_run(rollout: Rollout, journal: Journal) -> int | None:
 
 
 def _held_states(
-    rollout: Rollout, inventories: list[Path], centres: list[PlanCentre], pinned: list[Path]
+    rollout: Rollout,
+    inventories: list[Path],
+    centres: list[PlanCentre],
+    pinned: list[Path],
+    hub: Hub | None,
 ) -> dict[str, str | None]:
     """The desired-state digest each server recorded after its last complete apply."""
     hosts = [c.id for c in centres]
     return read_remote_file(
-        rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE, known_hosts=pinned
-    )
+        rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE, known_hosts=pinned,
+        via=hub,
+    )  # fmt: skip
 
 
 def _connections(rollout: Rollout) -> dict[str, Connection]:
@@ -285,11 +338,16 @@ def _preflight(
     connections: dict[str, Connection],
     pinned: list[Path],
     centres: list[PlanCentre],
+    hub: Hub | None,
 ) -> dict[str, str]:
     """Centres whose server fails pre-flight, with why; apply does not run on them."""
     ids = {c.id for c in centres}
     present = {k: v for k, v in connections.items() if k in ids}
-    report = preflight(rollout.plan, present, pinned)
+    if hub is None:
+        report = preflight(rollout.plan, present, pinned)
+    else:
+        with hub.tunnel() as through_hub:
+            report = preflight(rollout.plan, present, pinned, through_hub)
     return {
         centre.id: "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
         for centre in report.centres
@@ -322,6 +380,7 @@ def _run_wave(
     progress: Progress,
     watch: AnsibleWatch | None,
     pinned: list[Path],
+    hub: Hub | None,
 ) -> list[CentreResult]:
     spec = build_spec(
         rollout.workdir / f"wave-{wave}",
@@ -332,6 +391,7 @@ def _run_wave(
         check=rollout.check,
         known_hosts=pinned,
         secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
+        via=hub,
     )
     progress.wave_started(wave, hosts)
     run = start_run(spec)

@@ -12,6 +12,7 @@ from lpdeploy.cli import (
     apply,
     bundle,
     catalog,
+    hub,
     keys,
     kit,
     lab,
@@ -72,6 +73,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(bundle.app, name="bundle")
 app.add_typer(lab.app, name="lab")
 app.add_typer(kit.app, name="kit")
+app.add_typer(hub.app, name="hub")
 app.command("apply")(apply.apply)
 app.command("verify")(verify.verify)
 app.add_typer(status.app, name="status")

@@ -13,7 +13,7 @@ from lpdeploy.apply.lock import RunLock
 from lpdeploy.apply.rollout import ApplyResult, Rollout, RunInterruptedError, apply_plan
 from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.catalog import load_catalog
-from lpdeploy.cli.options import CatalogDir, Json, catalog_path
+from lpdeploy.cli.options import CatalogDir, Json, Via, catalog_path, need_inventory
 from lpdeploy.errors import RC
 from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import package_repo
@@ -75,6 +75,7 @@ def apply(
     trusted_key: TrustedKeys = None,
     vault_password_file: VaultPasswordFile = None,
     kit: KitDir = None,
+    via: Via = None,
     json: Json = False,
 ) -> None:
     """Provision the plan's servers and load their bundles, wave by wave (wave 1 first).
@@ -82,6 +83,7 @@ def apply(
     Ctrl-C or SIGTERM stops Ansible (after its current step, or killed 10 s later), records
     where each centre stood and exits 130; --resume then finishes the run.
     """
+    need_inventory(via, inventory)
     try:
         loaded = load_plan(plan)
         result = run_apply(
@@ -97,6 +99,7 @@ def apply(
             trusted_key=trusted_key,
             quiet=json,
             kit=(kit, plan) if kit else None,
+            via=via,
         )
     except RunInterruptedError as stop:
         if stop.result is not None:
@@ -128,6 +131,7 @@ def run_apply(
     quiet: bool = False,
     secrets: dict[str, str] | None = None,
     kit: tuple[Path, Path] | None = None,
+    via: str | None = None,
 ) -> ApplyResult:
     """One apply, as `apply` and `rehearse` run it: one at a time per journal. With `kit`
     (its folder, and the plan file given), everything comes from the verified kit."""
@@ -153,6 +157,7 @@ def run_apply(
         resume=resume,
         trusted_keys=tuple(trusted),
         secrets=secrets or {},
+        via=via,
     )
     lock = RunLock(home / "apply.lock")
     for said in lock.acquire(plan.profile.name):

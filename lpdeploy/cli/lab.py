@@ -21,6 +21,8 @@ LabName = Annotated[
     str,
     typer.Option("--lab", envvar="LPDEPLOY_LAB", help="Name of the lab (several can coexist)."),
 ]
+HUB = "hub"
+"""The lab's hub server (`lab up --hub`)."""
 Host = Annotated[str, typer.Argument(help="Lab server (centre id).", show_default=False)]
 
 
@@ -31,11 +33,13 @@ def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
         "up": state is not None,
         "bridge": state.bridge if state else None,
         "gateway": state.gateway if state else None,
+        "hub": state.hub if state else None,
         "inventory": str(lab.inventory),
         "known_hosts": str(lab.known_hosts),
         "key": str(lab.key),
         "hosts": [
             {"id": h.id, "address": h.address, "status": h.status, "cut": h.cut, "pid": h.pid}
+            | ({"far_address": h.far_address} if h.far_address else {})
             for h in hosts
         ],
     }
@@ -47,6 +51,14 @@ def up(
         int | None, typer.Option(min=1, max=200, help="Servers centre-01...")
     ] = None,
     plan: Annotated[Path | None, typer.Option(help="One server per centre of this plan.")] = None,
+    hub: Annotated[
+        bool,
+        typer.Option(
+            "--hub",
+            help="Add a server 'hub', the only one on this machine's network; the centres sit "
+            "on a second network behind it, which this machine cannot reach.",
+        ),
+    ] = False,
     lab: LabName = "main",
     json: Json = False,
 ) -> None:
@@ -59,7 +71,7 @@ def up(
         names = [f"centre-{i:02d}" for i in range(1, (centres or 3) + 1)]
     fleet = Lab(lab)
     err.print(f"bringing lab '{lab}' to {len(names)} servers...")
-    state = fleet.up(names)
+    state = fleet.up(names, hub=HUB if hub else None)
     if json:
         print_json(lab_document(fleet, state))
     else:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from lpdeploy.errors import InputError
 from lpdeploy.settings import default_catalog
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -22,3 +23,18 @@ CatalogDir = Annotated[
 
 def catalog_path(given: Path | None) -> Path:
     return given if given is not None else default_catalog()
+
+
+Via = Annotated[
+    str | None,
+    typer.Option(
+        help="Run through this regional hub (a host of --inventory, prepared with `lpdeploy "
+        "hub prepare`): Ansible runs there, near the centres, and reports back here.",
+    ),
+]
+
+
+def need_inventory(via: str | None, inventory: Path | None) -> None:
+    """--via names a host of the inventory, so it needs one."""
+    if via is not None and inventory is None:
+        raise InputError.single("--via", "give --inventory: it names the hub and the centres")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lpdeploy.catalog import load_catalog
-from lpdeploy.cli.options import CatalogDir, Json, catalog_path
+from lpdeploy.cli.options import CatalogDir, Json, Via, catalog_path, need_inventory
 from lpdeploy.errors import RC
 from lpdeploy.journal import Journal
 from lpdeploy.journal_exchange import EXTRACT, extract
@@ -43,14 +43,22 @@ def verify(
         ),
     ] = None,
     catalog: CatalogDir = None,
+    via: Via = None,
     json: Json = False,
 ) -> None:
     """Readiness of every centre. Exit 0 when all are ready, 1 otherwise."""
+    need_inventory(via, inventory)
     loaded = load_plan(plan)
     home = state_dir()
     workdir = home / "runs" / f"verify-{time.strftime('%Y%m%d-%H%M%S')}"
     report = check_readiness(
-        loaded, load_catalog(catalog_path(catalog)), inventory, workdir, deep, loaded.profile.name
+        loaded,
+        load_catalog(catalog_path(catalog)),
+        inventory,
+        workdir,
+        deep,
+        loaded.profile.name,
+        via,
     )
     journal = Journal(home / "journal.sqlite")
     try:

@@ -74,12 +74,20 @@ def verify_kit(folder: Path, trusted: list[PublicKey]) -> tuple[KitVerdict, m.Ki
     return verdict, manifest
 
 
-def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[PackageRepo, Path, Path]:
-    """Verify a field kit in full before anything else; its repository, bundles, playbooks."""
+def checked_kit(
+    folder: Path, trusted: list[PublicKey], refused: str = "nothing was deployed"
+) -> m.KitManifest:
+    """The kit's manifest, once every file of the kit is verified; NotRightError if not."""
     verdict, manifest = verify_kit(folder, trusted)
     if not verdict.ok:
         lines = "".join(f"\n  {p.path}: {p.problem}" for p in verdict.problems[:20])
-        raise NotRightError(f"kit {folder} refused, nothing was deployed:{lines}")
+        raise NotRightError(f"kit {folder} refused, {refused}:{lines}")
+    return manifest
+
+
+def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[PackageRepo, Path, Path]:
+    """Verify a field kit in full before anything else; its repository, bundles, playbooks."""
+    manifest = checked_kit(folder, trusted)
     kit_plan = next((f.sha256 for f in manifest.files if f.path == m.PLAN), None)
     if hashlib.sha256(plan.read_bytes()).hexdigest() != kit_plan:
         raise InputError.single(

@@ -59,16 +59,28 @@ class Lab:
 
     # -- what the CLI and the tests call ------------------------------------------------
 
-    def up(self, names: list[str]) -> LabState:
-        """Make the lab hold exactly these servers, booted and answering SSH."""
+    def up(self, names: list[str], hub: str | None = None) -> LabState:
+        """Make the lab hold exactly these servers, booted and answering SSH. With `hub`,
+        that server joins both networks and the others only the far one, behind it."""
         require_lab_tools()
         state = self._load() or LabState(
             name=self.name, subnet=subnet_of(self.name), bridge=f"lpdbr-{self.name}"
         )
+        if state.hosts and state.hub != hub:
+            raise InputError.single(
+                self.name, "the lab exists with another topology: `lpdeploy lab down` it first",
+                "--hub",
+            )  # fmt: skip
         self.dir.mkdir(parents=True, exist_ok=True)
         state.base = str(ensure_base(self.cache))
         self._ensure_key()
         network.ensure_bridge(state.bridge, state.gateway)
+        state.hub = hub
+        if hub is not None:
+            state.far_bridge = f"lpdfar-{self.name}"
+            network.ensure_bridge(state.far_bridge, None)
+            network.refuse_route(state.far_subnet, present=True)
+            names = [hub, *[n for n in names if n != hub]]
         self._save(state)
         for host in [h for h in state.hosts if h.id not in names]:
             self._destroy(state, host)
@@ -95,6 +107,9 @@ class Lab:
         for host in list(state.hosts):
             self._destroy(state, host)
         network.remove_bridge(state.bridge)
+        if state.far_bridge:
+            network.remove_bridge(state.far_bridge)
+            network.refuse_route(state.far_subnet, present=False)
         if state.inotify_restore is not None:
             INOTIFY.write_text(f"{state.inotify_restore}\n")
         for path in (
@@ -173,9 +188,12 @@ class Lab:
             raise NotRightError(f"{host_id} did not come up: {failed[0].detail}")
 
     def ssh_command(self, host: HostState, *command: str) -> list[str]:
-        """An ssh command line to a lab server that checks its host key."""
+        """An ssh command line to a lab server that checks its host key (run from the
+        hub's namespace for a server behind the hub)."""
+        inside = ["ip", "netns", "exec", host.reach_netns] if host.reach_netns else []
         return [
-            "ssh", "-i", str(self.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            *inside, "ssh", "-i", str(self.key), "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
             "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "ConnectTimeout=3",
             "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR",
             f"root@{host.address}", *command,
@@ -189,19 +207,29 @@ class Lab:
     def _create(self, state: LabState, name: str) -> HostState:
         used = {h.index for h in state.hosts}
         index = next(i for i in range(1, 240) if i not in used)
+        hub = state.host(state.hub) if state.hub and state.hub != name else None
         host = HostState(
             id=name,
             index=index,
-            address=f"{state.subnet}.{10 + index}",
+            address=f"{state.far_subnet if hub else state.subnet}.{10 + index}",
             netns=f"lpd-{self.name}-{index}",
             veth=f"lpd{self.name}{index}",
+            reach_netns=hub.netns if hub else None,
         )
+        if state.hub == name:
+            host.far_address = f"{state.far_subnet}.1"
+            host.far_veth = f"lpf{self.name}{index}"
         state.hosts.append(host)
         self._save(state)
         folder = self.host_dir(name)
         for part in ("upper", "work", "root"):
             (folder / part).mkdir(parents=True, exist_ok=True)
-        network.add_host_link(state.bridge, host.netns, host.veth, host.address)
+        bridge = state.far_bridge if hub and state.far_bridge else state.bridge
+        network.add_host_link(bridge, host.netns, host.veth, host.address)
+        if host.far_veth and host.far_address and state.far_bridge:
+            network.add_host_link(
+                state.far_bridge, host.netns, host.far_veth, host.far_address, device="eth1"
+            )
         self._mount(state, host)
         self._personalise(folder / "root", host)
         return host
@@ -291,6 +319,8 @@ class Lab:
                     run(["umount", "--lazy", str(mount)])
         network.remove_netns(host.netns)
         network.remove_link(host.veth)
+        if host.far_veth:
+            network.remove_link(host.far_veth)
         for cgroup in self._host_cgroups(host):
             _remove_cgroup_tree(cgroup)
         if folder.exists():

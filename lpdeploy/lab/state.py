@@ -22,6 +22,11 @@ class HostState(BaseModel):
     status: HostStatus = "creating"
     cut: bool = False
     pid: int | None = None
+    reach_netns: str | None = None
+    """For a centre behind the hub: the hub's namespace, the only one that reaches it."""
+    far_address: str | None = None
+    """For the hub: its address on the centres' network (eth1)."""
+    far_veth: str | None = None
 
 
 class LabState(BaseModel):
@@ -33,10 +38,19 @@ class LabState(BaseModel):
     base: str = ""
     inotify_restore: int | None = None
     hosts: list[HostState] = []
+    hub: str | None = None
+    """With a hub, the other servers sit on a second network, `far_bridge`, which only
+    the hub joins (this machine has no address on it, so no route to them)."""
+    far_bridge: str | None = None
 
     @property
     def gateway(self) -> str:
         return f"{self.subnet}.1"
+
+    @property
+    def far_subnet(self) -> str:
+        """The centres' network behind a hub: the lab's /24 with its third octet 1."""
+        return self.subnet.rsplit(".", 1)[0] + ".1"
 
     def host(self, host_id: str) -> HostState | None:
         return next((h for h in self.hosts if h.id == host_id), None)

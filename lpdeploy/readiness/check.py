@@ -4,11 +4,15 @@ once, while this machine checks each portal and its courses over HTTP."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,18 +25,34 @@ from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
+from lpdeploy.runner.hub import Connector, Hub, hub_from
+from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 
 SERVER_CHECK = Path(__file__).with_name("server_check.py")
 BUNDLE_ROOT = "/srv/lpdeploy/bundles"
 HTTP_TIMEOUT = 5.0
+Get = Callable[[str], tuple[int | None, str]]
 
 
 def check_readiness(
-    plan: Plan, catalog: Catalog, inventory: Path | None, workdir: Path, deep: bool, plan_name: str
+    plan: Plan,
+    catalog: Catalog,
+    inventory: Path | None,
+    workdir: Path,
+    deep: bool,
+    plan_name: str,
+    via: str | None = None,
 ) -> ReadinessReport:
-    connections = centre_connections(plan, inventory, workdir.parent / "cache")
+    """With `via` (a hub the inventory names), the server checks run from the hub and the
+    web checks go through SSH channels it opens: nothing here needs a route to a centre."""
+    cache = workdir.parent / "cache"
+    connections = centre_connections(plan, inventory, cache)
+    hub = None
+    if via is not None and inventory is not None:
+        everyone = inventory_connections(inventory, cache)
+        hub = hub_from(via, everyone, pinned_files([everyone[via]]) if via in everyone else [])
     addresses = {centre: c.address for centre, c in connections.items()}
     manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
     generated = workdir / "verify.yml"
@@ -42,10 +62,13 @@ def check_readiness(
             hosts[centre.id]["ansible_host"] = addresses[centre.id]
     write_atomic(generated, yaml.safe_dump({GROUP: {"hosts": hosts}}).encode(), mode=0o600)
     inventories = [inventory, generated] if inventory else [generated]
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        web = {c.id: pool.submit(_web_checks, c, addresses[c.id], catalog) for c in plan.centres}
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=16) as pool:
+        get = _get if hub is None else _getter(stack.enter_context(hub.tunnel()))
+        web = {
+            c.id: pool.submit(_web_checks, c, addresses[c.id], catalog, get) for c in plan.centres
+        }
         pinned = pinned_files(connections.values())
-        server = _server_checks(workdir, inventories, [c.id for c in plan.centres], pinned)
+        server = _server_checks(workdir, inventories, [c.id for c in plan.centres], pinned, hub)
         centres = []
         for centre in plan.centres:
             checks = server[centre.id]
@@ -75,12 +98,17 @@ def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], dee
 
 
 def _server_checks(
-    workdir: Path, inventories: list[Path], hosts: list[str], pinned: list[Path]
+    workdir: Path,
+    inventories: list[Path],
+    hosts: list[str],
+    pinned: list[Path],
+    hub: Hub | None,
 ) -> dict[str, list[CheckResult]]:
     spec = build_spec(
         workdir / "checks", inventories, module="ansible.builtin.script",
         module_args=f"{SERVER_CHECK} {{{{ lpdeploy_verify }}}} executable=python3",
         host_pattern=GROUP, limit=",".join(hosts), forks=max(5, len(hosts)), known_hosts=pinned,
+        files=[SERVER_CHECK], via=hub,
     )  # fmt: skip
     found: dict[str, list[CheckResult]] = {}
     for event in run_to_end(spec):
@@ -110,8 +138,8 @@ def _server_checks(
     return found
 
 
-def _web_checks(centre: PlanCentre, address: str, catalog: Catalog) -> list[CheckResult]:
-    status, page = _get(f"http://{address}/")
+def _web_checks(centre: PlanCentre, address: str, catalog: Catalog, get: Get) -> list[CheckResult]:
+    status, page = get(f"http://{address}/")
     if status != 200:
         return [
             CheckResult(
@@ -138,7 +166,7 @@ def _web_checks(centre: PlanCentre, address: str, catalog: Catalog) -> list[Chec
             if entry["kind"] == "zim"
             else f"/courses/{entry['id']}/current/content/{entry['entry']}"
         )
-        code, _ = _get(f"http://{address}{path}")
+        code, _ = get(f"http://{address}{path}")
         if code != 200:
             broken.append(f"{entry['id']} ({path}: {code or 'no answer'})")
     content = CheckResult(
@@ -159,3 +187,31 @@ def _get(url: str) -> tuple[int | None, str]:
         return exc.code, ""
     except (urllib.error.URLError, OSError):
         return None, ""
+
+
+def _getter(connect: Connector) -> Get:
+    """GET over streams `connect` opens (SSH channels through a hub), following redirects."""
+
+    def get(url: str) -> tuple[int | None, str]:
+        for _ in range(5):
+            parts = urllib.parse.urlsplit(url)
+            host, port = parts.hostname or "", parts.port or 80
+            connection = http.client.HTTPConnection(host, port, timeout=HTTP_TIMEOUT)
+            try:
+                stream = connect(host, port)
+                stream.settimeout(HTTP_TIMEOUT)
+                connection.sock = stream
+                connection.request("GET", parts.path or "/")
+                response = connection.getresponse()
+                location = response.getheader("Location")
+                if response.status in (301, 302, 303, 307, 308) and location:
+                    url = urllib.parse.urljoin(url, location)
+                    continue
+                return response.status, response.read(2_000_000).decode("utf-8", "replace")
+            except (OSError, http.client.HTTPException):
+                return None, ""
+            finally:
+                connection.close()
+        return None, ""
+
+    return get

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from lpdeploy.runner.hub import Hub
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 
@@ -16,11 +17,12 @@ def read_remote_file(
     hosts: list[str],
     path: str,
     known_hosts: list[Path] | None = None,
+    via: Hub | None = None,
 ) -> dict[str, str | None]:
     """The text of `path` on each host; None where it is missing or the host did not answer."""
     spec = build_spec(
         workdir, inventories, module="ansible.builtin.slurp", module_args=f"src={path}",
-        limit=",".join(hosts), host_pattern=pattern, known_hosts=known_hosts or [],
+        limit=",".join(hosts), host_pattern=pattern, known_hosts=known_hosts or [], via=via,
     )  # fmt: skip
     found: dict[str, str | None] = dict.fromkeys(hosts)
     for event in run_to_end(spec):

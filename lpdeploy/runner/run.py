@@ -87,7 +87,12 @@ class Run:
 
 
 def start_run(spec: RunSpec) -> Run:
-    """Start the run in ansible-runner's own thread; return at once."""
+    """Start the run in ansible-runner's own thread (on the hub, for a relayed spec);
+    return at once."""
+    if spec.via is not None:
+        from lpdeploy.runner.relay import start_relayed
+
+        return start_relayed(spec, spec.via)
     run = Run(spec=spec)
     spec.private_data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -95,19 +100,30 @@ def start_run(spec: RunSpec) -> Run:
         run.events.put(event)
         return True
 
-    cmdline = ["--check"] if spec.check and spec.playbook is not None else []
     sealed = spec.private_data_dir / SECRETS_FILE
+    kwargs = job_kwargs(spec, sealed, sealed)
+    kwargs["private_data_dir"] = str(spec.private_data_dir)
+    kwargs["inventory"] = [str(path) for path in spec.inventory]
+    kwargs["event_handler"] = on_event
+    kwargs["cancel_callback"] = run.cancelled.is_set
+    kwargs["finished_callback"] = lambda runner: _tidy(runner, spec, sealed)
+    if spec.playbook is not None:
+        kwargs["playbook"] = str(spec.playbook)
+    run.thread, run.runner = ansible_runner.run_async(**kwargs)
+    return run
+
+
+def job_kwargs(spec: RunSpec, sealed: Path, sealed_there: Path) -> dict[str, Any]:
+    """ansible-runner's arguments for the spec, but for where the job's files are (the
+    private data dir, inventory, playbook) and the callbacks. Secrets are sealed in a vault
+    at `sealed`, which Ansible reads at `sealed_there` (the same file, or its copy on a hub)."""
+    cmdline = ["--check"] if spec.check and spec.playbook is not None else []
     kwargs: dict[str, Any] = {
-        "private_data_dir": str(spec.private_data_dir),
         "suppress_env_files": True,
-        "inventory": [str(path) for path in spec.inventory],
         "envvars": spec.envvars,
         "extravars": spec.extravars,
         "forks": spec.forks,
         "quiet": True,
-        "event_handler": on_event,
-        "cancel_callback": run.cancelled.is_set,
-        "finished_callback": lambda runner: _tidy(runner, spec, sealed),
     }
     if spec.secrets:
         # Ansible gets the secrets as extra vars from a vault whose one-time password it is
@@ -118,20 +134,17 @@ def start_run(spec: RunSpec) -> Run:
         password = secrets.token_urlsafe(32)
         text = "".join(f"{name}: {json.dumps(value)}\n" for name, value in spec.secrets.items())
         write_atomic(sealed, encrypt(text, password), mode=0o600)
-        cmdline += ["--ask-vault-password", "-e", f"@{sealed}"]
+        cmdline += ["--ask-vault-password", "-e", f"@{sealed_there}"]
         kwargs["passwords"] = {VAULT_PROMPT: password}
     if cmdline:
         kwargs["cmdline"] = " ".join(shlex.quote(part) for part in cmdline)
     if spec.limit:
         kwargs["limit"] = spec.limit
-    if spec.playbook is not None:
-        kwargs["playbook"] = str(spec.playbook)
-    else:
+    if spec.playbook is None:
         kwargs["module"] = spec.module
         kwargs["module_args"] = spec.module_args
         kwargs["host_pattern"] = spec.host_pattern
-    run.thread, run.runner = ansible_runner.run_async(**kwargs)
-    return run
+    return kwargs
 
 
 def _tidy(runner: Any, spec: RunSpec, sealed: Path) -> None:

@@ -13,7 +13,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lpdeploy.runner.hub import Hub
 
 SSH_ARGS = (
     "-o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
@@ -36,6 +39,11 @@ class RunSpec:
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     """Extra vars that must not be written anywhere in clear: they reach Ansible through a
     vault encrypted with a one-time password that is typed at its prompt (run.py)."""
+    known_hosts: tuple[Path, ...] = ()
+    files: tuple[Path, ...] = ()
+    """Files the module arguments name (a script): a relayed run ships them to the hub."""
+    via: Hub | None = None
+    """Run on this hub (relay.py) instead of here."""
 
     def describe(self) -> dict[str, Any]:
         """What the run will do, as a JSON-ready document."""
@@ -49,6 +57,7 @@ class RunSpec:
             "check": self.check,
             "envvars": self.envvars,
             "secrets": sorted(self.secrets),
+            "via": self.via.name if self.via else None,
         }
 
 
@@ -66,6 +75,8 @@ def build_spec(
     extravars: dict[str, Any] | None = None,
     known_hosts: Sequence[Path] = (),
     secrets: dict[str, str] | None = None,
+    files: Sequence[Path] = (),
+    via: Hub | None = None,
 ) -> RunSpec:
     """A spec with host keys checked, pipelining and ControlPersist on, minimal facts.
 
@@ -87,6 +98,9 @@ def build_spec(
         check=check,
         extravars=extravars or {},
         secrets=secrets or {},
+        known_hosts=tuple(known_hosts),
+        files=tuple(files),
+        via=via,
         envvars={
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_PIPELINING": "True",

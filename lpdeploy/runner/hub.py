@@ -1,0 +1,177 @@
+"""A regional hub: a server near the centres that runs Ansible for lpdeploy.
+
+The engineer's machine reaches the hub once, over whatever link there is; the hub reaches
+the centres. Jobs go to it with ansible-runner's transmit / worker / process streaming over
+one SSH pipe (relay.py); files go with rsync; checks from this machine reach the centres
+through SSH channels the hub opens (`tunnel`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from lpdeploy.errors import InputError, NotRightError
+from lpdeploy.runner.inventory import Connection
+
+ROOT = "/var/lib/lpdeploy-hub"
+"""Where the hub keeps bundles, packages and running jobs."""
+VENV = "/opt/lpdeploy-hub"
+"""The hub's Python environment (ansible-runner, ansible-core, lpdeploy), from the kit."""
+TIMEOUT = 10.0
+CONNECT_TIMEOUT = 8.0
+
+
+class Stream(Protocol):
+    """What a connector returns: a socket, or an SSH channel through the hub."""
+
+    def sendall(self, data: bytes, /) -> Any: ...
+    def recv(self, size: int, /) -> bytes: ...
+    def close(self) -> None: ...
+    def settimeout(self, timeout: float | None, /) -> None: ...
+
+
+Connector = Callable[[str, int], Any]
+"""Open a stream to (address, port)."""
+
+
+def direct(address: str, port: int) -> socket.socket:
+    return socket.create_connection((address, port), CONNECT_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class Hub:
+    """How to reach the hub, and what its Ansible needs to reach the centres."""
+
+    name: str
+    connection: Connection
+    known_hosts: tuple[Path, ...]
+    """Files the hub's own host key is pinned in, on this machine."""
+    centre_key: Path | None = None
+    """The key the hub's Ansible logs in to the centres with: handed to ssh-agent on the hub
+    for each job (through a fifo, never a file), never stored there."""
+
+    @property
+    def target(self) -> str:
+        user = self.connection.user
+        return f"{user}@{self.connection.address}" if user else self.connection.address
+
+    def ssh_options(self) -> list[str]:
+        files = " ".join(str(p) for p in self.known_hosts)
+        options = [
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={files}", "-o", f"ConnectTimeout={TIMEOUT:g}",
+            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR",
+            "-p", str(self.connection.port),
+        ]  # fmt: skip
+        if self.connection.key_file:
+            options += ["-i", self.connection.key_file]
+        return options
+
+    def ssh(self, script: str) -> list[str]:
+        """An ssh command line running `script` (POSIX sh) on the hub."""
+        return ["ssh", *self.ssh_options(), self.target, script]
+
+    def run(self, script: str, timeout: float = 60.0) -> str:
+        """Run a short script on the hub; its stdout, or NotRightError saying what failed."""
+        try:
+            done = subprocess.run(
+                self.ssh(script), capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise NotRightError(f"hub {self.name}: no answer in {timeout:g} s") from None
+        if done.returncode != 0:
+            said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+            raise NotRightError(
+                f"hub {self.name}: {said[-1] if said else f'exit {done.returncode}'}"
+            )
+        return done.stdout
+
+    def push(self, source: Path, target: str) -> int:
+        """rsync a folder or file to `target` on the hub (resumable; nothing sent twice).
+        The bytes rsync sent."""
+        rsh = shlex.join(["ssh", *self.ssh_options()])
+        folder = source.is_dir()
+        command = [
+            "rsync", "--recursive", "--times", "--partial", "--partial-dir=.rsync-partial",
+            "--mkpath", "--stats", f"--rsh={rsh}",
+            *(["--delete"] if folder else []),
+            f"{source}/" if folder else str(source),
+            f"{self.target}:{target}/" if folder else f"{self.target}:{target}",
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            said = done.stderr.strip().splitlines()
+            raise NotRightError(
+                f"hub {self.name}: copying {source} failed: {said[-1] if said else done.returncode}"
+            )
+        for line in done.stdout.splitlines():
+            if line.startswith("Total bytes sent:"):
+                return int(line.split(":")[1].strip().replace(",", ""))
+        return 0
+
+    @contextlib.contextmanager
+    def tunnel(self) -> Iterator[Connector]:
+        """A connector whose streams are SSH channels the hub opens to the centres."""
+        import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
+
+        client = paramiko.SSHClient()
+        for path in self.known_hosts:
+            if path.is_file():
+                client.load_system_host_keys(str(path))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        key = self.connection.key_file or None
+        try:
+            client.connect(
+                self.connection.address, port=self.connection.port,
+                username=self.connection.user or None, key_filename=key, timeout=TIMEOUT,
+                banner_timeout=TIMEOUT, auth_timeout=TIMEOUT, allow_agent=key is None,
+                look_for_keys=key is None,
+            )  # fmt: skip
+        except (paramiko.SSHException, OSError) as exc:
+            client.close()
+            raise NotRightError(f"hub {self.name}: {self.target}: {exc}") from None
+        transport = client.get_transport()
+        assert transport is not None
+        transport.set_keepalive(5)
+
+        def connect(address: str, port: int) -> Any:
+            try:
+                return transport.open_channel(
+                    "direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=TIMEOUT
+                )
+            except paramiko.ChannelException as exc:
+                raise OSError(exc.code, f"through hub {self.name}: {exc.text}") from None
+            except paramiko.SSHException as exc:
+                raise OSError(f"through hub {self.name}: {exc}") from None
+
+        try:
+            yield connect
+        finally:
+            client.close()
+
+
+def hub_from(name: str, connections: dict[str, Connection], pinned: list[Path]) -> Hub:
+    """The hub named `name` in the inventory; the centres' key comes from the inventory too."""
+    connection = connections.get(name)
+    if connection is None:
+        raise InputError.single(
+            name, "not a host of the inventory: --via names the hub as the inventory does",
+            "--via",
+        )  # fmt: skip
+    keys = {c.key_file for host, c in connections.items() if host != name and c.key_file}
+    if len(keys) > 1:
+        raise InputError.single(
+            name, f"the centres use {len(keys)} SSH keys; through a hub they must share one",
+            "--via",
+        )  # fmt: skip
+    key = Path(keys.pop()).expanduser() if keys else None
+    if key is not None and not key.is_file():
+        raise InputError.single(str(key), "the centres' SSH key file is not there")
+    return Hub(name=name, connection=connection, known_hosts=tuple(pinned), centre_key=key)

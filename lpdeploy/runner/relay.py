@@ -1,0 +1,187 @@
+"""Run a spec on a hub: ansible-runner `transmit` here, `worker` on the hub, `process` here.
+
+One SSH pipe carries the job to `ansible-runner worker` on the hub and its events back, as
+they happen, into the same queue a local run fills. The job's folder on the hub is the
+worker's `--private-data-dir` (deleted when it ends), so paths in the job are known here in
+advance: this machine's run folder is rewritten to the hub's in every environment value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import IO, Any
+
+import ansible_runner
+import yaml
+
+from lpdeploy.output import write_atomic
+from lpdeploy.runner import hub as hubs
+from lpdeploy.runner.hub import Hub
+from lpdeploy.runner.run import SECRETS_FILE, Event, Run, job_kwargs
+from lpdeploy.runner.spec import RunSpec, ssh_args
+
+HUB_PATH = f"{hubs.VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LOG = "relay.log"
+"""The worker's stderr, kept beside the run's artifacts here."""
+
+
+class RelayRun(Run):
+    """A run whose Ansible is on the hub; stopping it signals the worker there."""
+
+    hub: Hub
+    job: str
+    pipe: subprocess.Popen[bytes] | None = None
+
+    def process_group(self) -> int | None:
+        return None  # Ansible runs on the hub: nothing here for a terminal's signals to reach
+
+    def cancel(self) -> None:
+        """Hard stop: the worker cancels its job (ansible-runner kills Ansible's group)."""
+        if not self.cancelled.is_set():
+            self.cancelled.set()
+            self._signal("kill -TERM $w")
+
+    def interrupt(self, grace: float) -> None:
+        """SIGINT to Ansible's group on the hub, as Ctrl-C there would; hard after `grace`."""
+        self._signal('for c in $(pgrep -P "$w"); do kill -INT -- "-$c"; done')
+        deadline = time.monotonic() + grace
+        while not self.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not self.finished:
+            self.cancel()
+        deadline = time.monotonic() + grace
+        while not self.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not self.finished and self.pipe is not None:
+            self.pipe.kill()  # the hub no longer answers: stop waiting for it
+        while not self.finished:
+            time.sleep(0.1)
+
+    def _signal(self, command: str) -> None:
+        script = f'w=$(cat {self.job}.pid 2>/dev/null) && [ -n "$w" ] && {{ {command}; }}'
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run(
+                self.hub.ssh(script), capture_output=True, timeout=hubs.TIMEOUT * 2, check=False
+            )
+
+
+def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
+    """Stage the job here, start the worker on the hub, stream the job to it; return at once."""
+    here = spec.private_data_dir
+    job = f"{hubs.ROOT}/jobs/{uuid.uuid4().hex}"
+    _stage(spec, here, job)
+    kwargs = job_kwargs(_on_hub(spec, here, job), here / SECRETS_FILE, Path(job) / SECRETS_FILE)
+    if spec.playbook is not None:
+        kwargs["playbook"] = spec.playbook.name
+    if hub.centre_key is not None:
+        kwargs["ssh_key"] = hub.centre_key.read_text()
+    run = RelayRun(spec=spec)
+    run.hub, run.job = hub, job
+    worker = (
+        f"mkdir -p {hubs.ROOT}/jobs && echo $$ > {job}.pid && "
+        f"exec {hubs.VENV}/bin/ansible-runner worker --private-data-dir {job} --delete"
+    )
+    log = (here / LOG).open("wb")
+    run.pipe = subprocess.Popen(
+        hub.ssh(worker), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+        start_new_session=True,  # a Ctrl-C here must not cut the pipe: the run stops in order
+    )  # fmt: skip
+
+    def on_event(event: Event) -> bool:
+        run.events.put(event)
+        return True
+
+    def relay() -> None:
+        pipe = run.pipe
+        assert pipe is not None and pipe.stdin is not None and pipe.stdout is not None
+        try:
+            _transmit(here, kwargs, pipe.stdin)
+            ansible_runner.run(
+                private_data_dir=str(here), streamer="process", _input=pipe.stdout, quiet=True,
+                event_handler=on_event, cancel_callback=run.cancelled.is_set,
+            )  # fmt: skip
+        finally:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                pipe.wait(timeout=hubs.TIMEOUT)
+            if pipe.poll() is None:
+                pipe.kill()
+                pipe.wait()
+            log.close()
+            (here / SECRETS_FILE).unlink(missing_ok=True)
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                subprocess.run(hub.ssh(f"rm -f {job}.pid"), capture_output=True,
+                               timeout=hubs.TIMEOUT * 2, check=False)  # fmt: skip
+
+    run.thread = threading.Thread(target=relay, name=f"relay-{hub.name}", daemon=True)
+    run.thread.start()
+    return run
+
+
+def relay_problem(here: Path) -> str:
+    """The last thing the worker's side said on stderr (why a relayed run has no events)."""
+    log = here / LOG
+    lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+    if any("ansible-runner: not found" in line or "No such file" in line for line in lines):
+        return "the hub has no lpdeploy environment: run `lpdeploy hub prepare` first"
+    return lines[-1] if lines else ""
+
+
+def _transmit(here: Path, kwargs: dict[str, Any], stream: IO[bytes]) -> None:
+    with contextlib.suppress(BrokenPipeError):  # the worker died: process() says what it said
+        ansible_runner.run(private_data_dir=str(here), streamer="transmit", _output=stream,
+                           **kwargs)  # fmt: skip
+    with contextlib.suppress(BrokenPipeError):
+        stream.close()
+
+
+def _stage(spec: RunSpec, here: Path, job: str) -> None:
+    """The job's folder as the worker gets it: inventory/ (the spec's inventories in order,
+    then connection settings for the hub), project/ (the playbooks or the module's files)
+    and the pinned host keys of the centres."""
+    for part in ("inventory", "project", "artifacts"):
+        shutil.rmtree(here / part, ignore_errors=True)
+    (here / "inventory").mkdir(parents=True)
+    for number, source in enumerate(spec.inventory):
+        target = here / "inventory" / f"{number:02d}-{source.name}"
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+    hosts = spec.limit.split(",") if spec.limit else []
+    settings = {
+        "ansible_ssh_private_key_file": "",
+        "ansible_ssh_common_args": f"-o UserKnownHostsFile={job}/known_hosts "
+        "-o StrictHostKeyChecking=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=3",
+    }
+    document = {"all": {"hosts": dict.fromkeys(hosts, settings)}}
+    write_atomic(here / "inventory" / "99-hub.yml", yaml.safe_dump(document).encode())
+    if spec.playbook is not None:
+        shutil.copytree(spec.playbook.parent, here / "project")
+    else:
+        (here / "project").mkdir()
+    for path in spec.files:
+        shutil.copy2(path, here / "project" / path.name)
+    pinned = b"".join(p.read_bytes() for p in spec.known_hosts if p.is_file())
+    write_atomic(here / "known_hosts", pinned)
+
+
+def _on_hub(spec: RunSpec, here: Path, job: str) -> RunSpec:
+    """The spec as the worker runs it: paths under this run's folder moved to the job's."""
+    envvars = {k: v.replace(str(here), job) for k, v in spec.envvars.items()}
+    envvars["PATH"] = HUB_PATH
+    envvars["ANSIBLE_SSH_ARGS"] = ssh_args([Path(job) / "known_hosts"])
+    module_args = spec.module_args
+    for path in spec.files:
+        module_args = module_args.replace(str(path), f"{job}/project/{path.name}")
+    return RunSpec(
+        private_data_dir=Path(job), inventory=[], playbook=spec.playbook, module=spec.module,
+        module_args=module_args, host_pattern=spec.host_pattern, limit=spec.limit,
+        forks=spec.forks, check=spec.check, extravars=spec.extravars, envvars=envvars,
+        secrets=spec.secrets,
+    )  # fmt: skip
