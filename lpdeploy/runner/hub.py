@@ -134,7 +134,7 @@ class Hub:
                 banner_timeout=TIMEOUT, auth_timeout=TIMEOUT, allow_agent=key is None,
                 look_for_keys=key is None,
             )  # fmt: skip
-        except (paramiko.SSHException, OSError) as exc:
+        except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             raise NotRightError(f"hub {self.name}: {self.target}: {exc}") from None
         transport = client.get_transport()
@@ -148,8 +148,8 @@ class Hub:
                 )
             except paramiko.ChannelException as exc:
                 raise OSError(exc.code, f"through hub {self.name}: {exc.text}") from None
-            except paramiko.SSHException as exc:
-                raise OSError(f"through hub {self.name}: {exc}") from None
+            except (paramiko.SSHException, EOFError) as exc:  # the hub's connection dropped
+                raise OSError(f"through hub {self.name}: {exc or 'connection closed'}") from None
 
         try:
             yield connect

@@ -26,7 +26,7 @@ from lpdeploy.runner.hub import Hub
 from lpdeploy.runner.run import SECRETS_FILE, Event, Run, job_kwargs
 from lpdeploy.runner.spec import RunSpec, ssh_args
 
-HUB_PATH = f"{hubs.VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG = "relay.log"
 """The worker's stderr, kept beside the run's artifacts here."""
 
@@ -112,6 +112,7 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
             if pipe.poll() is None:
                 pipe.kill()
                 pipe.wait()
+            pipe.stdout.close()
             log.close()
             (here / SECRETS_FILE).unlink(missing_ok=True)
             with contextlib.suppress(subprocess.SubprocessError, OSError):
@@ -174,7 +175,7 @@ def _stage(spec: RunSpec, here: Path, job: str) -> None:
 def _on_hub(spec: RunSpec, here: Path, job: str) -> RunSpec:
     """The spec as the worker runs it: paths under this run's folder moved to the job's."""
     envvars = {k: v.replace(str(here), job) for k, v in spec.envvars.items()}
-    envvars["PATH"] = HUB_PATH
+    envvars["PATH"] = f"{hubs.VENV}/bin:{SYSTEM_PATH}"
     envvars["ANSIBLE_SSH_ARGS"] = ssh_args([Path(job) / "known_hosts"])
     module_args = spec.module_args
     for path in spec.files:

@@ -1,0 +1,52 @@
+"""Which hub --via names, and what is refused before anything reaches it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lpdeploy.cli import app
+from lpdeploy.errors import InputError
+from lpdeploy.runner.hub import hub_from
+from lpdeploy.runner.inventory import Connection
+
+
+def connections(*keys: str) -> dict[str, Connection]:
+    found = {"hub": Connection(host="hub", address="10.0.0.2", user="root", key_file="hub.key")}
+    for number, key in enumerate(keys, start=1):
+        name = f"centre-{number:02d}"
+        found[name] = Connection(host=name, address=f"10.0.1.{number}", key_file=key)
+    return found
+
+
+def test_the_hub_and_the_centres_key_come_from_the_inventory(tmp_path: Path) -> None:
+    key = tmp_path / "centres.key"
+    key.write_text("key\n")
+    hub = hub_from("hub", connections(str(key), str(key)), [tmp_path / "known_hosts"])
+    assert hub.target == "root@10.0.0.2" and hub.centre_key == key
+    assert "-i" in hub.ssh_options() and "hub.key" in hub.ssh_options()
+    assert hub.ssh("true")[-2:] == ["root@10.0.0.2", "true"]
+
+
+@pytest.mark.parametrize(
+    ("name", "keys", "said"),
+    [
+        ("elsewhere", (), "not a host of the inventory"),
+        ("hub", ("a.key", "b.key"), "must share one"),
+        ("hub", ("/nowhere/centres.key",), "key file is not there"),
+    ],
+)
+def test_a_hub_that_cannot_work_is_an_input_error(
+    name: str, keys: tuple[str, ...], said: str
+) -> None:
+    with pytest.raises(InputError, match=said):
+        hub_from(name, connections(*keys), [])
+
+
+@pytest.mark.parametrize("command", ["apply", "verify"])
+def test_via_without_an_inventory_is_exit_2(command: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [command, str(tmp_path / "plan.json"), "--via", "hub"])
+    assert result.exit_code == 2
+    assert "give --inventory" in result.output

@@ -1,0 +1,112 @@
+"""The relay's transmit / worker / process round trip, with the hub played by this machine:
+its "ssh" runs the worker's command in a local shell, so the whole stream is real."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lpdeploy.runner import hub as hubs
+from lpdeploy.runner.hub import Hub
+from lpdeploy.runner.inventory import Connection
+from lpdeploy.runner.relay import _on_hub, _stage
+from lpdeploy.runner.run import run_to_end, start_run
+from lpdeploy.runner.spec import build_spec
+
+SECRET = "relayed-secret-77f"
+
+
+class LocalHub(Hub):
+    def ssh(self, script: str) -> list[str]:
+        return ["sh", "-c", script]
+
+
+@pytest.fixture(name="hub")
+def fixture_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hub:
+    monkeypatch.setattr(hubs, "ROOT", str(tmp_path / "hub"))
+    monkeypatch.setattr(hubs, "VENV", sys.prefix)
+    return LocalHub(name="hub", connection=Connection(host="hub", address="127.0.0.1"),
+                    known_hosts=())  # fmt: skip
+
+
+def local_inventory(tmp_path: Path) -> Path:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {sys.executable}\n"
+    )
+    return inventory
+
+
+def test_a_relayed_run_streams_events_back_and_leaves_nothing_on_the_hub(
+    tmp_path: Path, hub: Hub
+) -> None:
+    spec = build_spec(
+        tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.debug",
+        module_args="msg={{ lpdeploy_secret_x | length }}", limit="here",
+        secrets={"lpdeploy_secret_x": SECRET}, via=hub,
+    )  # fmt: skip
+    events = run_to_end(spec)
+    said = [e["event_data"]["res"]["msg"] for e in events if e.get("event") == "runner_on_ok"]
+    assert said == [len(SECRET)]
+    assert any(e.get("event") == "playbook_on_stats" for e in events)
+    assert list((tmp_path / "hub" / "jobs").iterdir()) == []  # job folder and pid file gone
+    written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert [p for p in written if SECRET.encode() in p.read_bytes()] == []
+
+
+def test_cancel_reaches_the_worker(tmp_path: Path, hub: Hub) -> None:
+    spec = build_spec(
+        tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.command",
+        module_args="sleep 120", limit="here", via=hub,
+    )  # fmt: skip
+    run = start_run(spec)
+    jobs = tmp_path / "hub" / "jobs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(jobs.glob("*.pid")):
+        time.sleep(0.1)
+    pid = int(next(jobs.glob("*.pid")).read_text())
+    time.sleep(2)
+    started = time.monotonic()
+    run.cancel()
+    while not run.finished and time.monotonic() - started < 60:
+        time.sleep(0.1)
+    assert run.finished and time.monotonic() - started < 30
+    assert not Path(f"/proc/{pid}").exists()
+    assert list(jobs.iterdir()) == []
+
+
+def test_the_job_is_staged_with_the_hubs_paths(tmp_path: Path) -> None:
+    inventory = local_inventory(tmp_path)
+    pinned = tmp_path / "known_hosts"
+    pinned.write_text("10.1.1.12 ssh-ed25519 AAAA\n")
+    script = tmp_path / "check.py"
+    script.write_text("print(1)\n")
+    spec = build_spec(
+        tmp_path / "run", [inventory, inventory], module="ansible.builtin.script",
+        module_args=f"{script} arg", limit="a,b", known_hosts=[pinned], files=[script],
+    )  # fmt: skip
+    job = "/var/lib/lpdeploy-hub/jobs/x1"
+    _stage(spec, spec.private_data_dir, job)
+    staged = spec.private_data_dir
+    assert sorted(p.name for p in (staged / "inventory").iterdir()) == [
+        "00-inventory.yml", "01-inventory.yml", "99-hub.yml",
+    ]  # fmt: skip
+    settings = yaml.safe_load((staged / "inventory" / "99-hub.yml").read_text())
+    assert set(settings["all"]["hosts"]) == {"a", "b"}
+    assert (
+        f"UserKnownHostsFile={job}/known_hosts"
+        in settings["all"]["hosts"]["a"]["ansible_ssh_common_args"]
+    )
+    assert (staged / "known_hosts").read_text() == pinned.read_text()
+    assert (staged / "project" / "check.py").exists()
+    there = _on_hub(spec, staged, job)
+    assert there.module_args == f"{job}/project/check.py arg"
+    assert there.envvars["ANSIBLE_HOME"] == f"{job}/ansible"
+    assert str(staged) not in json.dumps(there.envvars)
+    assert there.envvars["PATH"].startswith(f"{hubs.VENV}/bin:")
