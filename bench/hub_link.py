@@ -1,13 +1,15 @@
 """Bytes over the controller-hub link for a rollout through a hub, against the bundle bytes.
 
 A lab with a hub and three centres behind it (`lab up --hub`); the plan of
-tests/fixtures/profiles/lab3.yaml, whose three centres share their bundles (9 placements of
-4 bundles). A kit is built, the hub prepared from it, then `apply --via hub` runs twice (the
-second changes nothing). The link is the hub's veth on this machine's bridge: its kernel
-counters give every byte each way, SSH and TCP overhead included.
+tests/fixtures/profiles/lab3.yaml over the repo's catalog plus one 30 MB, 200-file bundle in
+English, so that all three centres share it (10 placements of 5 bundles). A kit is built,
+the hub prepared from it, then `apply --via hub` runs twice (the second changes nothing).
+The link is the hub's veth on this machine's bridge: its kernel counters give every byte
+each way, SSH and TCP overhead included.
 
-Target (issue 8): each bundle crosses the link once, so the bytes sent to the hub are about
-the unique bundle bytes plus the package archive, not once per centre.
+Target (issue 8): each bundle crosses the link once: the bytes `apply --via` sends to the
+hub are about the unique bundle bytes, not the bytes of every centre's bundles (and the
+package archive, which `hub prepare` left on the hub, does not cross again).
 
 Run as root: `python bench/hub_link.py` (prints one JSON document).
 """
@@ -16,17 +18,42 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from lpdeploy.bundle.build import build_bundle
 from lpdeploy.lab.fleet import Lab
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILE = REPO / "tests" / "fixtures" / "profiles" / "lab3.yaml"
 DEMO_KEY = REPO / "bundles" / "keys" / "lpdeploy-demo.pub"
+BIG = """\
+id: big-course-en
+version: "1"
+title: Big course
+kind: html
+languages: [en]
+subjects: [wellbeing]
+age_bands: [early-primary, primary]
+licence: CC0-1.0
+services: [portal]
+"""
+
+
+def big_bundle(folder: Path, catalog: Path, key: Path) -> None:
+    rng = random.Random(8)
+    content = folder / "content"
+    (content / "media").mkdir(parents=True)
+    (content / "index.html").write_text("<html><body>Big course</body></html>\n")
+    for index in range(200):
+        (content / "media" / f"part-{index:03d}.bin").write_bytes(rng.randbytes(150_000))
+    (folder / "bundle.yaml").write_text(BIG)
+    build_bundle(folder, catalog, sign_key=key)
 
 
 def counters(veth: str) -> tuple[int, int]:
@@ -57,11 +84,14 @@ def measure(lab: Lab, veth: str, tmp: Path) -> dict[str, object]:
                        stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
         return time.perf_counter() - start
 
-    plan, kit = tmp / "plan.json", tmp / "kit"
-    lpdeploy("plan", str(PROFILE), "--out", str(plan))
+    plan, kit, catalog = tmp / "plan.json", tmp / "kit", tmp / "catalog"
     lpdeploy("keys", "generate", "--out", str(tmp), "--name", "kit")
-    lpdeploy("kit", "build", str(plan), "--out", str(kit), "--sign-key", str(tmp / "kit.key"),
-             "--trusted-key", str(DEMO_KEY))  # fmt: skip
+    shutil.copytree(REPO / "bundles", catalog, ignore=shutil.ignore_patterns("src"))
+    big_bundle(tmp / "big", catalog, tmp / "kit.key")
+    lpdeploy("plan", str(PROFILE), "--catalog", str(catalog), "--out", str(plan))
+    lpdeploy("kit", "build", str(plan), "--out", str(kit), "--catalog", str(catalog),
+             "--sign-key", str(tmp / "kit.key"), "--trusted-key", str(DEMO_KEY),
+             "--trusted-key", str(tmp / "kit.pub"))  # fmt: skip
     keys = ("--trusted-key", str(tmp / "kit.pub"), "--trusted-key", str(DEMO_KEY))
     inventory = ("--inventory", str(lab.inventory))
     steps: dict[str, dict[str, float]] = {}
@@ -86,19 +116,23 @@ def measure(lab: Lab, veth: str, tmp: Path) -> dict[str, object]:
         sizes[f"{b['id']}-{b['version']}"] for c in document["centres"] for b in c["bundles"]
     )
     archive = sum(f.stat().st_size for f in (kit / "packages").glob("*.tar"))
-    once = sum(sizes.values()) + archive
+    wheels = sum(f.stat().st_size for f in (kit / "wheels").glob("*.whl"))
+    unique = sum(sizes.values())
     applied = steps["apply --via"]["to_hub"]
     return {
         "centres": len(document["centres"]),
         "bundles": len(sizes),
         "bundle_placements": sum(len(c["bundles"]) for c in document["centres"]),
-        "bundle_bytes_unique": sum(sizes.values()),
-        "bundle_bytes_per_centre_total": placed,
+        "bundle_bytes_unique": unique,
+        "bundle_bytes_of_every_centre": placed,
         "package_archive_bytes": archive,
-        "each_once_bytes": once,
-        "each_per_centre_bytes": placed + archive * len(document["centres"]),
+        "wheel_bytes": wheels,
         "steps": steps,
-        "apply_link_bytes_over_each_once": round(applied / once, 3),
+        "apply_to_hub_over_unique_bundle_bytes": round(applied / unique, 3),
+        "apply_to_hub_over_every_centres_bundle_bytes": round(applied / placed, 3),
+        "prepare_to_hub_over_archive_and_wheels": round(
+            steps["hub prepare"]["to_hub"] / (archive + wheels), 3
+        ),
     }
 
 

@@ -278,7 +278,7 @@ class Relay:
             wanted[self.sources[key]] = self.bundle_there(key)
         for source, there in wanted.items():
             if source not in self.staged:
-                self.sent += self.hub.push(source, str(there))
+                self.sent += self.hub.push(source, str(there), checksum=source == self.archive)
                 self.staged.add(source)
 
     @staticmethod

@@ -57,7 +57,7 @@ def prepare(
         playbook=kit / m.PLAYBOOKS / "hub.yml",
         limit=hub,
         extravars={
-            "lpdeploy_repo_archive": str(archive.resolve()),
+            "lpdeploy_hub_archive": str(archive.resolve()),
             "lpdeploy_repo_key": manifest.packages_key,
             "lpdeploy_hub_wheels": str(wheels.resolve()),
         },

@@ -93,15 +93,16 @@ class Hub:
             )
         return done.stdout
 
-    def push(self, source: Path, target: str) -> int:
+    def push(self, source: Path, target: str, checksum: bool = False) -> int:
         """rsync a folder or file to `target` on the hub (resumable; nothing sent twice).
-        The bytes rsync sent."""
+        `checksum`: compare by content, not size and time (a file `hub prepare` copied
+        there has another mtime). The bytes rsync sent."""
         rsh = shlex.join(["ssh", *self.ssh_options()])
         folder = source.is_dir()
         command = [
             "rsync", "--recursive", "--times", "--partial", "--partial-dir=.rsync-partial",
             "--mkpath", "--stats", f"--rsh={rsh}",
-            *(["--delete"] if folder else []),
+            *(["--delete"] if folder else []), *(["--checksum"] if checksum else []),
             f"{source}/" if folder else str(source),
             f"{self.target}:{target}/" if folder else f"{self.target}:{target}",
         ]  # fmt: skip

@@ -97,11 +97,11 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     assert applied.returncode == 0, applied.stdout + applied.stderr
     result = json.loads(applied.stdout)
     assert [c["outcome"] for c in result["centres"]] == ["changed"] * 3
-    # The three centres share their bundles: each bundle and the package archive crossed the
-    # link to the hub once (three times would be over 3x), plus the jobs and their events.
-    carried = sum(f.stat().st_size for f in (kit / "bundles").rglob("*") if f.is_file())
-    carried += sum(f.stat().st_size for f in (kit / "packages").glob("*.tar"))
-    assert carried < link < 1.3 * carried, (link, carried)
+    # `hub prepare` left the package archive where apply looks for it: it does not cross the
+    # link again. The bundles do, once each (bench/hub_link.py measures that at size).
+    archive = sum(f.stat().st_size for f in (kit / "packages").glob("*.tar"))
+    bundles = sum(f.stat().st_size for f in (kit / "bundles").rglob("*") if f.is_file())
+    assert bundles < link < archive / 20, (link, bundles, archive)
 
     verify = ("verify", str(plan), "--catalog", str(kit / "bundles"), *inventory, "--via", "hub")
     ready = lpdeploy(home, *verify, "--json")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from typer.testing import CliRunner
 
+from lpdeploy.apply.rollout import Relay
 from lpdeploy.cli import app
 from lpdeploy.errors import InputError
-from lpdeploy.runner.hub import hub_from
+from lpdeploy.plan.model import PlanCentre
+from lpdeploy.runner.hub import Hub, hub_from
 from lpdeploy.runner.inventory import Connection
 
 
@@ -50,3 +54,37 @@ def test_via_without_an_inventory_is_exit_2(command: str, tmp_path: Path) -> Non
     result = CliRunner().invoke(app, [command, str(tmp_path / "plan.json"), "--via", "hub"])
     assert result.exit_code == 2
     assert "give --inventory" in result.output
+
+
+class RecordingHub(Hub):
+    def push(self, source: Path, target: str, checksum: bool = False) -> int:
+        pushed.append((source.name, target, checksum))
+        return 1
+
+
+pushed: list[tuple[str, str, bool]] = []
+
+
+def test_each_bundle_and_the_archive_cross_to_the_hub_once(tmp_path: Path) -> None:
+    pushed.clear()
+    refs = {name: SimpleNamespace(id=name, version="1") for name in ("a", "b", "c")}
+    centres = [
+        SimpleNamespace(bundles=[refs["a"], refs["b"]]),
+        SimpleNamespace(bundles=[refs["a"], refs["c"]]),
+        SimpleNamespace(bundles=[refs["b"]]),
+    ]
+    archive = tmp_path / "packages-k.tar"
+    archive.write_bytes(b"tar")
+    hub = RecordingHub(name="hub", connection=Connection(host="hub", address="10.0.0.2"),
+                       known_hosts=())  # fmt: skip
+    sources = {(n, "1"): tmp_path / f"{n}-1" for n in refs}
+    relay = Relay(hub, sources, archive)
+    relay.stage(cast(list[PlanCentre], centres[:1]))
+    relay.stage(cast(list[PlanCentre], centres))
+    assert pushed == [
+        ("packages-k.tar", "/var/lib/lpdeploy-hub/packages/packages-k.tar", True),
+        ("a-1", "/var/lib/lpdeploy-hub/bundles/a-1", False),
+        ("b-1", "/var/lib/lpdeploy-hub/bundles/b-1", False),
+        ("c-1", "/var/lib/lpdeploy-hub/bundles/c-1", False),
+    ]
+    assert relay.sent == 4

@@ -3,7 +3,9 @@ its "ssh" runs the worker's command in a local shell, so the whole stream is rea
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -110,3 +112,22 @@ def test_the_job_is_staged_with_the_hubs_paths(tmp_path: Path) -> None:
     assert there.envvars["ANSIBLE_HOME"] == f"{job}/ansible"
     assert str(staged) not in json.dumps(there.envvars)
     assert there.envvars["PATH"].startswith(f"{hubs.VENV}/bin:")
+
+
+def test_the_centres_key_reaches_ssh_agent_on_the_hub_and_no_file(tmp_path: Path, hub: Hub) -> None:
+    key = tmp_path / "centres_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-l", "-f", str(key)], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    with_key = dataclasses.replace(hub, centre_key=key)
+    spec = build_spec(
+        tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.command",
+        module_args="ssh-add -l", limit="here", via=with_key,
+    )  # fmt: skip
+    events = run_to_end(spec)
+    said = [e["event_data"]["res"]["stdout"] for e in events if e.get("event") == "runner_on_ok"]
+    assert len(said) == 1 and fingerprint in said[0]
+    secret = key.read_bytes().splitlines()[1]
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != key]
+    assert [p for p in written if secret in p.read_bytes()] == []
