@@ -2,7 +2,7 @@
 
 A lab with a hub and three centres behind it (`lab up --hub`); the plan of
 tests/fixtures/profiles/lab3.yaml over the repo's catalog plus one 30 MB, 200-file bundle in
-English, so that all three centres share it (10 placements of 5 bundles). A kit is built,
+English, so that all three centres share it (12 placements of 5 bundles). A kit is built,
 the hub prepared from it, then `apply --via hub` runs twice (the second changes nothing).
 The link is the hub's veth on this machine's bridge: its kernel counters give every byte
 each way, SSH and TCP overhead included.
