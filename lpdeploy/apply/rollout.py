@@ -413,7 +413,14 @@ def _run_wave(
         progress.wave_finished(wave, state)
         raise _WaveInterruptedError([_interrupted(state, host, wave) for host in hosts]) from None
     progress.wave_finished(wave, state)
-    return [_centre_result(state, host, wave) for host in hosts]
+    results = [_centre_result(state, host, wave) for host in hosts]
+    if not state.complete and spec.via is not None:
+        from lpdeploy.runner.relay import relay_problem
+
+        why = relay_problem(spec)
+        for result in (r for r in results if not r.message):
+            result.message = why
+    return results
 
 
 def _interrupted(state: RunState, host: str, wave: int) -> CentreResult:

@@ -131,10 +131,13 @@ def _server_checks(
                 CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key"),
                 CheckResult(name="system", ok=False, detail=f"the checks could not run: {message}"),
             ]
-    for host in hosts:
-        found.setdefault(
-            host, [CheckResult(name="reachable", ok=False, detail="no answer from Ansible")]
-        )
+    missing = [host for host in hosts if host not in found]
+    if missing:
+        from lpdeploy.runner.relay import relay_problem
+
+        why = relay_problem(spec) or "no answer from Ansible"
+        for host in missing:
+            found[host] = [CheckResult(name="reachable", ok=False, detail=why)]
     return found
 
 

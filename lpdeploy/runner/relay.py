@@ -124,13 +124,16 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
     return run
 
 
-def relay_problem(here: Path) -> str:
-    """The last thing the worker's side said on stderr (why a relayed run has no events)."""
-    log = here / LOG
-    lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+def relay_problem(spec: RunSpec) -> str:
+    """Why a relayed run came back without its end (no `playbook_on_stats`), as far as
+    the worker's side said on stderr; empty for a run that was not relayed."""
+    log = spec.private_data_dir / LOG
+    if spec.via is None or not log.exists():
+        return ""
+    lines = log.read_text(errors="replace").strip().splitlines()
     if any("ansible-runner: not found" in line or "No such file" in line for line in lines):
-        return "the hub has no lpdeploy environment: run `lpdeploy hub prepare` first"
-    return lines[-1] if lines else ""
+        return f"hub {spec.via.name} has no lpdeploy environment: run `lpdeploy hub prepare`"
+    return f"hub {spec.via.name}: {lines[-1]}" if lines else f"hub {spec.via.name}: no answer"
 
 
 def _transmit(here: Path, kwargs: dict[str, Any], stream: IO[bytes]) -> None:
@@ -160,7 +163,8 @@ def _stage(spec: RunSpec, here: Path, job: str) -> None:
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={job}/known_hosts "
         "-o StrictHostKeyChecking=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=3",
     }
-    document = {"all": {"hosts": dict.fromkeys(hosts, settings)}}
+    # Host vars, to win over the user's host vars; group vars for hosts no limit names.
+    document = {"all": {"hosts": dict.fromkeys(hosts, settings), "vars": settings}}
     write_atomic(here / "inventory" / "99-hub.yml", yaml.safe_dump(document).encode())
     if spec.playbook is not None:
         shutil.copytree(spec.playbook.parent, here / "project")

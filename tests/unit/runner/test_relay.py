@@ -16,7 +16,7 @@ import yaml
 from lpdeploy.runner import hub as hubs
 from lpdeploy.runner.hub import Hub
 from lpdeploy.runner.inventory import Connection
-from lpdeploy.runner.relay import _on_hub, _stage
+from lpdeploy.runner.relay import _on_hub, _stage, relay_problem
 from lpdeploy.runner.run import run_to_end, start_run
 from lpdeploy.runner.spec import build_spec
 
@@ -131,3 +131,16 @@ def test_the_centres_key_reaches_ssh_agent_on_the_hub_and_no_file(tmp_path: Path
     secret = key.read_bytes().splitlines()[1]
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != key]
     assert [p for p in written if secret in p.read_bytes()] == []
+
+
+def test_a_hub_without_lpdeploy_says_so(
+    tmp_path: Path, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hubs, "VENV", str(tmp_path / "no-venv"))
+    spec = build_spec(
+        tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.ping", limit="here",
+        via=hub,
+    )  # fmt: skip
+    events = run_to_end(spec)
+    assert not any(e.get("event") == "playbook_on_stats" for e in events)
+    assert "run `lpdeploy hub prepare`" in relay_problem(spec)
