@@ -1,3 +1,3 @@
-from lpdeploy.cli import main
+from lpdeploy.entry import main
 
 main()
