@@ -73,6 +73,10 @@ class ApplyResult:
     stopped: str | None = None
     resumes: int | None = None
     """The unfinished run this one continued (--resume)."""
+    via: str | None = None
+    """The hub the run went through, if any."""
+    sent_to_hub: int = 0
+    """Bytes rsync sent to the hub (bundles and the package archive it lacked)."""
 
     @property
     def ok(self) -> bool:
@@ -143,8 +147,8 @@ def apply_plan(
     connections = _connections(rollout)
     hub = None
     if rollout.via is not None:
-        hub = hub_from(rollout.via, connections, pinned_files([connections[rollout.via]]))
-        connections.pop(rollout.via, None)
+        hub = hub_from(rollout.via, connections)
+        connections.pop(rollout.via)
     known = set(connections) if rollout.inventory else None
     pinned = pinned_files(connections.values())
     archive = Relay.archive_there(rollout.repo.archive) if hub else rollout.repo.archive
@@ -166,13 +170,16 @@ def apply_plan(
     )
     result = ApplyResult(run_id=run_id, resumes=resumes)
     selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
+    relay = Relay(hub, sources, rollout.repo.archive) if hub else None
+    result.via = hub.name if hub else None
     try:
-        relay = Relay(hub, sources, rollout.repo.archive) if hub else None
         _roll(rollout, journal, progress, watch, result, selected, inventories, desired, pinned,
               connections, relay)  # fmt: skip
     except KeyboardInterrupt:
         result.stopped = "interrupted"
     finally:
+        if relay is not None:
+            result.sent_to_hub = relay.sent
         if result.stopped == "interrupted":
             recorded = {c.centre for c in result.centres}
             for centre in (c for c in selected if c.id not in recorded):
@@ -266,7 +273,6 @@ class Relay:
     sources: dict[tuple[str, str], Path]
     archive: Path
     staged: set[Path] = field(default_factory=set)
-
     sent: int = 0
     """Bytes rsync sent to the hub."""
 

@@ -191,4 +191,5 @@ def result_document(result: ApplyResult) -> dict[str, Any]:
         "stopped": result.stopped,
         "resumes": result.resumes,
         "centres": [vars(c) for c in result.centres],
+        **({"via": result.via, "sent_to_hub": result.sent_to_hub} if result.via else {}),
     }

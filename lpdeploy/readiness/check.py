@@ -52,7 +52,7 @@ def check_readiness(
     hub = None
     if via is not None and inventory is not None:
         everyone = inventory_connections(inventory, cache)
-        hub = hub_from(via, everyone, pinned_files([everyone[via]]) if via in everyone else [])
+        hub = hub_from(via, everyone)
     addresses = {centre: c.address for centre, c in connections.items()}
     manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
     generated = workdir / "verify.yml"

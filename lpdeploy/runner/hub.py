@@ -158,8 +158,11 @@ class Hub:
             client.close()
 
 
-def hub_from(name: str, connections: dict[str, Connection], pinned: list[Path]) -> Hub:
-    """The hub named `name` in the inventory; the centres' key comes from the inventory too."""
+def hub_from(name: str, connections: dict[str, Connection]) -> Hub:
+    """The hub named `name` in the inventory, its host key pinned where the inventory says
+    (or lpdeploy's own known_hosts); the centres' key comes from the inventory too."""
+    from lpdeploy.inventory.connections import pinned_files
+
     connection = connections.get(name)
     if connection is None:
         raise InputError.single(
@@ -175,4 +178,5 @@ def hub_from(name: str, connections: dict[str, Connection], pinned: list[Path]) 
     key = Path(keys.pop()).expanduser() if keys else None
     if key is not None and not key.is_file():
         raise InputError.single(str(key), "the centres' SSH key file is not there")
-    return Hub(name=name, connection=connection, known_hosts=tuple(pinned), centre_key=key)
+    pinned = tuple(pinned_files([connection]))
+    return Hub(name=name, connection=connection, known_hosts=pinned, centre_key=key)

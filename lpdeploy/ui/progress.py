@@ -10,7 +10,7 @@ from rich.text import Text
 from lpdeploy.apply.rollout import ApplyResult
 from lpdeploy.journal import CentreRecord
 from lpdeploy.runner.reduce import RunState
-from lpdeploy.ui.console import out
+from lpdeploy.ui.console import out, size
 
 MAX_ROWS = 15
 STYLES = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red", "pending": ""}
@@ -87,7 +87,11 @@ def show_result(result: ApplyResult) -> None:
     out.print(table)
     applied = sum(1 for c in result.centres if c.outcome in ("ok", "changed"))
     total = len(result.centres)
-    out.print(f"{applied}/{total} centres applied, {result.changed} changes (run {result.run_id})")
+    through = (
+        f", through hub {result.via} ({size(result.sent_to_hub)} sent to it)" if result.via else ""
+    )
+    changes = f"{result.changed} changes{through}"
+    out.print(f"{applied}/{total} centres applied, {changes} (run {result.run_id})")
     if result.stopped:
         out.print(Text(f"rollout stopped: {result.stopped}", style="red"))
 

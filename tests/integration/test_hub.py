@@ -102,6 +102,7 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     archive = sum(f.stat().st_size for f in (kit / "packages").glob("*.tar"))
     bundles = sum(f.stat().st_size for f in (kit / "bundles").rglob("*") if f.is_file())
     assert bundles < link < archive / 20, (link, bundles, archive)
+    assert result["via"] == "hub" and 0 < result["sent_to_hub"] < link
 
     verify = ("verify", str(plan), "--catalog", str(kit / "bundles"), *inventory, "--via", "hub")
     ready = lpdeploy(home, *verify, "--json")

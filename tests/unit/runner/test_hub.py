@@ -28,7 +28,7 @@ def connections(*keys: str) -> dict[str, Connection]:
 def test_the_hub_and_the_centres_key_come_from_the_inventory(tmp_path: Path) -> None:
     key = tmp_path / "centres.key"
     key.write_text("key\n")
-    hub = hub_from("hub", connections(str(key), str(key)), [tmp_path / "known_hosts"])
+    hub = hub_from("hub", connections(str(key), str(key)))
     assert hub.target == "root@10.0.0.2" and hub.centre_key == key
     assert "-i" in hub.ssh_options() and "hub.key" in hub.ssh_options()
     assert hub.ssh("true")[-2:] == ["root@10.0.0.2", "true"]
@@ -46,7 +46,7 @@ def test_a_hub_that_cannot_work_is_an_input_error(
     name: str, keys: tuple[str, ...], said: str
 ) -> None:
     with pytest.raises(InputError, match=said):
-        hub_from(name, connections(*keys), [])
+        hub_from(name, connections(*keys))
 
 
 @pytest.mark.parametrize("command", ["apply", "verify"])
