@@ -106,6 +106,8 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
                 private_data_dir=str(here), streamer="process", _input=pipe.stdout, quiet=True,
                 event_handler=on_event, cancel_callback=run.cancelled.is_set,
             )  # fmt: skip
+        except Exception as exc:  # a broken stream: said by relay_problem, not a traceback
+            log.write(f"the job's stream broke: {type(exc).__name__}: {exc}\n".encode())
         finally:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 pipe.wait(timeout=hubs.TIMEOUT)

@@ -144,3 +144,25 @@ def test_a_hub_without_lpdeploy_says_so(
     events = run_to_end(spec)
     assert not any(e.get("event") == "playbook_on_stats" for e in events)
     assert "run `lpdeploy hub prepare`" in relay_problem(spec)
+
+
+class GarbledHub(Hub):
+    """A hub whose worker answers with a broken stream."""
+
+    def ssh(self, script: str) -> list[str]:
+        if "worker" not in script:
+            return ["true"]
+        return ["sh", "-c", "cat >/dev/null; echo '{\"zipfile\": 100}'; echo garbage"]
+
+
+def test_a_broken_stream_is_said_not_a_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    hub = GarbledHub(name="hub", connection=Connection(host="hub", address="x"), known_hosts=())
+    spec = build_spec(
+        tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.ping", limit="here",
+        via=hub,
+    )  # fmt: skip
+    assert run_to_end(spec) == []
+    assert "the job's stream broke" in relay_problem(spec)
+    assert "Traceback" not in capfd.readouterr().err
