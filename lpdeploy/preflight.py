@@ -75,18 +75,8 @@ def _checks(
     reachable = CheckResult(name="reachable", ok=True, detail=f"{where} answers")
     import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
-    client = paramiko.SSHClient()
-    for path in files:  # as "system" keys: paramiko never writes those back
-        if path.is_file():
-            client.load_system_host_keys(str(path))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect(
-            connection.address, port=connection.port, username=connection.user or None,
-            key_filename=connection.key_file or None, sock=sock, timeout=TIMEOUT,
-            banner_timeout=TIMEOUT, auth_timeout=TIMEOUT, allow_agent=not connection.key_file,
-            look_for_keys=not connection.key_file,
-        )  # fmt: skip
+        client = pinned_client(connection, files, sock)
     except paramiko.BadHostKeyException as exc:
         detail = (
             f"HOST KEY CHANGED: pinned {_fingerprint(exc.expected_key)}, the server offers "
@@ -122,6 +112,32 @@ def _checks(
     finally:
         client.close()
     return [*checks, _disk(centre, facts), _platform(facts)]
+
+
+def pinned_client(
+    connection: Connection, files: list[Path], sock: object = None, timeout: float = TIMEOUT
+) -> paramiko.SSHClient:
+    """An SSH session that accepts only a host key pinned in `files` (RejectPolicy: an
+    unknown key is refused, never added) and logs in with the inventory's user and key.
+    `sock`: a stream already open to the server (a socket, or a channel through a hub)."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    for path in files:  # as "system" keys: paramiko never writes those back
+        if path.is_file():
+            client.load_system_host_keys(str(path))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(
+            connection.address, port=connection.port, username=connection.user or None,
+            key_filename=connection.key_file or None, sock=sock, timeout=timeout,  # type: ignore[arg-type]
+            banner_timeout=timeout, auth_timeout=timeout, allow_agent=not connection.key_file,
+            look_for_keys=not connection.key_file,
+        )  # fmt: skip
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 def _facts(client: paramiko.SSHClient) -> Facts:

@@ -16,7 +16,7 @@ from lpdeploy.kit import manifest as m
 from lpdeploy.kit.verify import checked_kit
 from lpdeploy.runner.hub import VENV
 from lpdeploy.runner.inventory import inventory_connections
-from lpdeploy.runner.reduce import RunState, reduce_event
+from lpdeploy.runner.reduce import reduce_events
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 from lpdeploy.settings import state_dir, trusted_keys_dir
@@ -64,9 +64,7 @@ def prepare(
         known_hosts=pinned_files([connections[hub]]),
     )
     err.print(f"preparing hub {hub} from kit {kit}...")
-    state = RunState()
-    for event in run_to_end(spec):
-        reduce_event(state, event)
+    state = reduce_events(run_to_end(spec))
     progress = state.hosts.get(hub)
     ok = state.complete and progress is not None and progress.outcome in ("ok", "changed")
     message = progress.message if progress else "Ansible did not reach it"

@@ -122,21 +122,11 @@ class Hub:
         """A connector whose streams are SSH channels the hub opens to the centres."""
         import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
-        client = paramiko.SSHClient()
-        for path in self.known_hosts:
-            if path.is_file():
-                client.load_system_host_keys(str(path))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        key = self.connection.key_file or None
+        from lpdeploy.preflight import pinned_client
+
         try:
-            client.connect(
-                self.connection.address, port=self.connection.port,
-                username=self.connection.user or None, key_filename=key, timeout=TIMEOUT,
-                banner_timeout=TIMEOUT, auth_timeout=TIMEOUT, allow_agent=key is None,
-                look_for_keys=key is None,
-            )  # fmt: skip
+            client = pinned_client(self.connection, list(self.known_hosts), timeout=TIMEOUT)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            client.close()
             raise NotRightError(f"hub {self.name}: {self.target}: {exc}") from None
         transport = client.get_transport()
         assert transport is not None
