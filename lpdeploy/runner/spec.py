@@ -106,6 +106,8 @@ def build_spec(
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_SSH_ARGS": ssh_args(known_hosts),
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir(home)),
+            # Sockets named as OpenSSH names them, so that rsync's ssh can share them.
+            "ANSIBLE_SSH_CONTROL_PATH": "%(directory)s/%%C",
             "ANSIBLE_HOME": str(home / "ansible"),
             "ANSIBLE_LOCAL_TEMP": str(home / "ansible" / "tmp"),
             "ANSIBLE_GATHER_SUBSET": "min",

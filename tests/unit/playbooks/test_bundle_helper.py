@@ -89,3 +89,25 @@ def test_what_an_interrupted_removal_left_is_cleaned_up(helper: ModuleType, tmp_
     assert helper.present(str(tmp_path)) == {}
     helper.install(str(tmp_path), [])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_lists_the_planned_versions_the_server_does_not_hold(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    helper.install(str(tmp_path), planned(("a", "1")))
+    wanted = [{"id": "a", "version": "1", "source": "/s/a"}, {"id": "a", "version": "2"},
+              {"id": "b", "version": "1", "source": "/s/b"}]  # fmt: skip
+    assert helper.missing(str(tmp_path), wanted) == wanted[1:]
+
+
+def test_every_bad_file_of_many_is_named_in_manifest_order(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    files = {f"f{i:03d}.bin": bytes([i % 256]) * 5000 for i in range(200)}
+    push(tmp_path, "a", "1", files)
+    for name in ("f007.bin", "f150.bin", "f199.bin"):
+        (tmp_path / "a" / ".staging-1" / "content" / name).write_bytes(b"\0" * 5000)
+    problems = helper.check(str(tmp_path / "a" / ".staging-1"))
+    assert problems == [f"{n}: sha256 does not match the manifest"
+                        for n in ("f007.bin", "f150.bin", "f199.bin")]  # fmt: skip

@@ -1,0 +1,50 @@
+"""The push helper that runs on the controller (roles/bundle_loader/files/lpdeploy-push),
+with real rsync through a remote shell that runs the server's side here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HELPER = Path(__file__).parents[3] / "playbooks/roles/bundle_loader/files/lpdeploy-push"
+# rsync calls `RSH HOST rsync --server ...`: drop HOST and run the rest here.
+LOCAL_SHELL = "sh -c 'shift; exec \"$@\"' rsh"
+
+
+def run(root: Path, bundles: list[dict[str, str]]) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(root), json.dumps(bundles)]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def source(folder: Path, files: dict[str, bytes]) -> str:
+    for path, data in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    return str(folder)
+
+
+def test_each_bundle_lands_in_its_staging_folder(tmp_path: Path) -> None:
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/x.txt": b"x"})
+    b = source(tmp_path / "src-b", {"bundle.json": b"{}", "content/y/z.txt": b"z"})
+    root = tmp_path / "srv"
+    bundles = [{"id": "a", "version": "1", "source": a}, {"id": "b", "version": "2", "source": b}]
+    done = run(root, bundles)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"pushed": ["a", "b"], "changed": True}
+    assert (root / "a" / ".staging-1" / "content" / "x.txt").read_bytes() == b"x"
+    assert (root / "b" / ".staging-2" / "content" / "y" / "z.txt").read_bytes() == b"z"
+    again = run(root, bundles)
+    assert json.loads(again.stdout) == {"pushed": ["a", "b"], "changed": False}
+
+
+def test_a_failed_push_names_its_bundle_and_stops(tmp_path: Path) -> None:
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}"})
+    bundles = [{"id": "gone", "version": "1", "source": str(tmp_path / "nowhere")},
+               {"id": "a", "version": "1", "source": a}]  # fmt: skip
+    done = run(tmp_path / "srv", bundles)
+    assert done.returncode != 0
+    assert done.stderr.startswith("gone 1: rsync exit ")
+    assert json.loads(done.stdout) == {"pushed": [], "changed": False}
+    assert not (tmp_path / "srv" / "a").exists()
