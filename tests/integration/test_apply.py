@@ -141,7 +141,9 @@ def test_a_cut_server_fails_alone_and_a_rerun_finishes_it(lab: Lab, plan: Path) 
     )
 
 
-def test_same_desired_state_is_skipped_and_force_repairs_drift(lab: Lab, plan: Path) -> None:
+def test_same_desired_state_is_skipped_check_mode_changes_nothing_and_force_repairs_drift(
+    lab: Lab, plan: Path
+) -> None:
     second = hosts(lab)[1]
     ssh(lab, second, "rm -rf /srv/lpdeploy/bundles/feelings-ar")
     code, result = apply(plan, lab, "--limit", "centre-02")
@@ -149,6 +151,11 @@ def test_same_desired_state_is_skipped_and_force_repairs_drift(lab: Lab, plan: P
     [centre] = result["centres"]
     assert (centre["outcome"], centre["changed"]) == ("ok", 0)
     assert centre["message"].startswith("unchanged")
+    code, result = apply(plan, lab, "--limit", "centre-02", "--force", "--check")
+    assert code == 0, result
+    assert result["centres"][0]["outcome"] in {"ok", "changed"}
+    missing = ssh(lab, second, "test -e /srv/lpdeploy/bundles/feelings-ar")
+    assert missing.returncode != 0, "check mode changed the server"
     code, result = apply(plan, lab, "--limit", "centre-02", "--force")
     assert code == 0, result
     assert result["centres"][0]["outcome"] == "changed"
