@@ -4,7 +4,8 @@ Per host, in parallel threads, with paramiko: reachable; the host key is one pin
 known_hosts file (RejectPolicy: an unknown key is refused, never added); the login works;
 free disk for the planned bundles; an architecture and Debian release the offline package
 repository serves. Apply skips the hosts that fail, instead of Ansible spending its
-timeouts on them.
+timeouts on them. The same round reads the desired state each server last completed,
+so that apply needs no Ansible round of its own to skip servers already there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from lpdeploy.inventory.connections import known_name
 from lpdeploy.plan.model import Plan, PlanCentre
-from lpdeploy.readiness.report import CentreReport, CheckResult, ReadinessReport, centre_report
+from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
 from lpdeploy.runner.hub import Connector, direct
 from lpdeploy.runner.inventory import Connection
 
@@ -28,11 +29,14 @@ if TYPE_CHECKING:
 TIMEOUT = 8.0
 RELEASES = ("bookworm",)
 """Debian releases the offline package repository is built for (the lab's base)."""
+STATE_FILE = "/var/lib/lpdeploy/desired-state"
+"""Where a server records the desired-state digest of its last complete apply."""
 FACTS = (
     "echo free=$(stat -f -c '%a*%S' /srv 2>/dev/null || stat -f -c '%a*%S' /); "
     "echo held=$(du -sb /srv/lpdeploy/bundles 2>/dev/null | cut -f1); "
     "echo arch=$(dpkg --print-architecture); "
-    '. /etc/os-release; echo "release=$VERSION_CODENAME"'
+    '. /etc/os-release; echo "release=$VERSION_CODENAME"; '
+    f"echo state=$(cat {STATE_FILE} 2>/dev/null)"
 )
 """One `name=value` line per fact, whatever a server lacks (no bundles yet: held is empty)."""
 
@@ -43,40 +47,64 @@ class Facts:
     held: int
     arch: str
     release: str
+    state: str = ""
+    """The desired-state digest the server recorded; empty when it has none."""
+
+
+@dataclass(frozen=True)
+class Survey:
+    report: ReadinessReport
+    held: dict[str, str | None]
+    """Per centre, the desired state its server holds (None: none, or not read)."""
 
 
 def preflight(
     plan: Plan, connections: dict[str, Connection], files: list[Path], connect: Connector = direct
 ) -> ReadinessReport:
     """`connect` opens the TCP stream to a server (through a hub's SSH channels, for one)."""
+    return survey(plan, connections, files, connect).report
+
+
+def survey(
+    plan: Plan, connections: dict[str, Connection], files: list[Path], connect: Connector = direct
+) -> Survey:
+    """Pre-flight, and the desired state each server holds, in one SSH round."""
     centres = [c for c in plan.centres if c.id in connections]
     with ThreadPoolExecutor(max_workers=max(1, min(32, len(centres)))) as pool:
-        reports = list(pool.map(lambda c: _one(c, connections[c.id], files, connect), centres))
-    return ReadinessReport(
+        done = list(pool.map(lambda c: _checks(c, connections[c.id], files, connect), centres))
+    reports = [
+        centre_report(c.id, connections[c.id].address, checks)
+        for c, (checks, _) in zip(centres, done, strict=True)
+    ]
+    report = ReadinessReport(
         plan=plan.profile.name, ready=all(r.ready for r in reports), centres=reports
     )
-
-
-def _one(
-    centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
-) -> CentreReport:
-    checks = _checks(centre, connection, files, connect)
-    return centre_report(centre.id, connection.address, checks)
+    held = {
+        c.id: (facts.state or None) if facts else None
+        for c, (_, facts) in zip(centres, done, strict=True)
+    }
+    return Survey(report=report, held=held)
 
 
 def _checks(
     centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
-) -> list[CheckResult]:
+) -> tuple[list[CheckResult], Facts | None]:
     where = f"{connection.address}:{connection.port}"
     try:
         sock = connect(connection.address, connection.port)
     except OSError as exc:
-        return [CheckResult(name="reachable", ok=False, detail=f"{where}: {exc.strerror or exc}")]
+        unreachable = CheckResult(
+            name="reachable", ok=False, detail=f"{where}: {exc.strerror or exc}"
+        )
+        return [unreachable], None
     reachable = CheckResult(name="reachable", ok=True, detail=f"{where} answers")
     import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
     try:
-        client = pinned_client(connection, files, sock)
+        try:
+            client = pinned_client(connection, files, sock)
+        except EOFError:  # the server hung up mid-handshake (paramiko raises it as is): once more
+            client = pinned_client(connection, files, connect(connection.address, connection.port))
     except paramiko.BadHostKeyException as exc:
         detail = (
             f"HOST KEY CHANGED: pinned {_fingerprint(exc.expected_key)}, the server offers "
@@ -85,20 +113,21 @@ def _checks(
             f"the known_hosts that holds it ({', '.join(map(str, files))}) and run "
             "`lpdeploy trust INVENTORY`"
         )
-        return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)]
+        return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)], None
     except paramiko.AuthenticationException as exc:
         pinned = CheckResult(name="hostkey", ok=True, detail="matches the pinned key")
-        return [reachable, pinned, CheckResult(name="login", ok=False, detail=str(exc))]
+        return [reachable, pinned, CheckResult(name="login", ok=False, detail=str(exc))], None
     except paramiko.SSHException as exc:
         if "not found in known_hosts" in str(exc):
             detail = (
                 f"not pinned: no key for {known_name(connection)} in "
                 f"{', '.join(map(str, files))}; check it and run `lpdeploy trust INVENTORY`"
             )
-            return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)]
-        return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")]
-    except OSError as exc:
-        return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")]
+            return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)], None
+        return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")], None
+    except (OSError, EOFError) as exc:
+        detail = f"SSH: {str(exc) or 'the server closed the connection'}"
+        return [reachable, CheckResult(name="login", ok=False, detail=detail)], None
     try:
         key = client.get_transport().get_remote_server_key()  # type: ignore[union-attr]
         checks = [
@@ -107,11 +136,12 @@ def _checks(
             CheckResult(name="login", ok=True, detail=f"as {connection.user or 'default user'}"),
         ]
         facts = _facts(client)
-    except (paramiko.SSHException, OSError, ValueError) as exc:
-        return [*checks[:3], CheckResult(name="platform", ok=False, detail=f"no facts: {exc}")]
+    except (paramiko.SSHException, OSError, ValueError, EOFError) as exc:
+        no_facts = CheckResult(name="platform", ok=False, detail=f"no facts: {exc}")
+        return [*checks[:3], no_facts], None
     finally:
         client.close()
-    return [*checks, _disk(centre, facts), _platform(facts)]
+    return [*checks, _disk(centre, facts), _platform(facts)], facts
 
 
 def pinned_client(
@@ -150,6 +180,7 @@ def _facts(client: paramiko.SSHClient) -> Facts:
         held=int(found.get("held") or 0),
         arch=found.get("arch", ""),
         release=found.get("release", ""),
+        state=found.get("state", "").strip(),
     )
 
 

@@ -16,20 +16,18 @@ from lpdeploy.bundle.verify import verify_bundle
 from lpdeploy.catalog import Catalog
 from lpdeploy.errors import InputError, LpdeployError, NotRightError
 from lpdeploy.inventory.connections import pinned_files
-from lpdeploy.inventory.render import GROUP, render_inventory
+from lpdeploy.inventory.render import render_inventory
 from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
-from lpdeploy.preflight import preflight
+from lpdeploy.preflight import survey
 from lpdeploy.runner.hub import ROOT, Hub, hub_from
 from lpdeploy.runner.inventory import Connection, inventory_connections
-from lpdeploy.runner.probe import read_remote_file
 from lpdeploy.runner.reduce import RunState, reduce_event
 from lpdeploy.runner.run import STOP_GRACE, start_run
 from lpdeploy.runner.spec import build_spec
 
-STATE_FILE = "/var/lib/lpdeploy/desired-state"
 UNCHANGED = "unchanged: the server holds this desired state"
 
 
@@ -216,13 +214,8 @@ def _roll(
     """Pre-flight, then wave by wave; a Ctrl-C in Ansible ends it with result.stopped set."""
     run_id = result.run_id
     hub = relay.hub if relay else None
-    refused = _preflight(rollout, connections, pinned, selected, hub)
-    selected_ok = [c for c in selected if c.id not in refused]
-    held = (
-        {}
-        if rollout.force or rollout.check or not selected_ok
-        else _held_states(rollout, inventories, selected_ok, pinned, hub)
-    )
+    refused, recorded = _preflight(rollout, connections, pinned, selected, hub)
+    held = {} if rollout.force or rollout.check else recorded
     for wave in sorted({c.wave for c in selected}):
         in_wave = [c.id for c in selected if c.wave == wave]
         done_already = [h for h in in_wave if h not in refused and held.get(h) == desired[h]]
@@ -317,21 +310,6 @@ def _resumed_run(rollout: Rollout, journal: Journal) -> int | None:
     return last.id
 
 
-def _held_states(
-    rollout: Rollout,
-    inventories: list[Path],
-    centres: list[PlanCentre],
-    pinned: list[Path],
-    hub: Hub | None,
-) -> dict[str, str | None]:
-    """The desired-state digest each server recorded after its last complete apply."""
-    hosts = [c.id for c in centres]
-    return read_remote_file(
-        rollout.workdir / "probe", inventories, GROUP, hosts, STATE_FILE, known_hosts=pinned,
-        via=hub,
-    )  # fmt: skip
-
-
 def _connections(rollout: Rollout) -> dict[str, Connection]:
     """How each centre is reached: the inventory's word, else the plan's host field."""
     if rollout.inventory:
@@ -345,20 +323,22 @@ def _preflight(
     pinned: list[Path],
     centres: list[PlanCentre],
     hub: Hub | None,
-) -> dict[str, str]:
-    """Centres whose server fails pre-flight, with why; apply does not run on them."""
+) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Centres whose server fails pre-flight, with why (apply does not run on them); and
+    the desired state each server recorded after its last complete apply."""
     ids = {c.id for c in centres}
     present = {k: v for k, v in connections.items() if k in ids}
     if hub is None:
-        report = preflight(rollout.plan, present, pinned)
+        found = survey(rollout.plan, present, pinned)
     else:
         with hub.tunnel() as through_hub:
-            report = preflight(rollout.plan, present, pinned, through_hub)
-    return {
+            found = survey(rollout.plan, present, pinned, through_hub)
+    refused = {
         centre.id: "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
-        for centre in report.centres
+        for centre in found.report.centres
         if not centre.ready
     }
+    return refused, found.held
 
 
 def _selected(rollout: Rollout, centre: str) -> bool:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
 import subprocess
-from typing import Any
+import threading
+from typing import Any, cast
 
 import pytest
 
 from lpdeploy.inventory.connections import known_name
-from lpdeploy.preflight import FACTS, Facts, _facts, _platform, controller_arch
+from lpdeploy.plan.model import PlanCentre
+from lpdeploy.preflight import FACTS, Facts, _checks, _facts, _platform, controller_arch
+from lpdeploy.runner.hub import direct
 from lpdeploy.runner.inventory import Connection
 
 
@@ -39,6 +44,12 @@ def test_facts_of_a_bare_server_hold_no_bundles() -> None:
     assert _facts(client(out)) == Facts(free=3584, held=0, arch="amd64", release="bookworm")
 
 
+def test_facts_carry_the_desired_state_the_server_recorded() -> None:
+    out = "echo free=1*1; echo held=; echo arch=amd64; echo release=bookworm; echo state=ab12"
+    assert _facts(client(out)).state == "ab12"
+    assert _facts(client(out.replace("state=ab12", "state="))).state == ""
+
+
 def test_the_facts_command_runs_in_a_shell_here() -> None:
     facts = _facts(client(FACTS))
     assert facts.free > 0 and facts.arch == controller_arch()
@@ -63,3 +74,37 @@ def test_platform(release: str, arch: str | None, ok: bool) -> None:
 def test_known_name_brackets_a_port_other_than_22() -> None:
     assert known_name(Connection(host="c", address="10.0.0.1")) == "10.0.0.1"
     assert known_name(Connection(host="c", address="10.0.0.1", port=2222)) == "[10.0.0.1]:2222"
+
+
+def test_a_server_that_hangs_up_mid_handshake_fails_login_after_one_more_try() -> None:
+    """paramiko raises a bare EOFError when the server closes cleanly after its banner (as a
+    centre behind a hub can): pre-flight tries once more, then says so; it never escapes."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+            conn.settimeout(0.5)
+            with contextlib.suppress(OSError):
+                while conn.recv(65536):
+                    pass
+            conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        connection = Connection(host="c", address="127.0.0.1", port=server.getsockname()[1])
+        checks, facts = _checks(cast(PlanCentre, None), connection, [], direct)
+    finally:
+        server.close()
+    assert facts is None and len(accepted) == 2
+    assert [(c.name, c.ok) for c in checks] == [("reachable", True), ("login", False)]
+    assert checks[1].detail == "SSH: the server closed the connection"
