@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import paramiko
 
 TIMEOUT = 8.0
+RETRY_AFTER = 1.0
 RELEASES = ("bookworm",)
 """Debian releases the offline package repository is built for (the lab's base)."""
 STATE_FILE = "/var/lib/lpdeploy/desired-state"
@@ -89,6 +91,22 @@ def survey(
 def _checks(
     centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
 ) -> tuple[list[CheckResult], Facts | None]:
+    """paramiko raises a bare EOFError when the server hangs up (as a centre behind a hub
+    sometimes does just after an interrupted run): once more after a second, then say so."""
+    for attempt in (1, 2):
+        try:
+            return _checks_once(centre, connection, files, connect)
+        except EOFError:
+            if attempt == 1:
+                time.sleep(RETRY_AFTER)
+    where = f"{connection.address}:{connection.port}"
+    closed = CheckResult(name="login", ok=False, detail="SSH: the server closed the connection")
+    return [CheckResult(name="reachable", ok=True, detail=f"{where} answers"), closed], None
+
+
+def _checks_once(
+    centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
+) -> tuple[list[CheckResult], Facts | None]:
     where = f"{connection.address}:{connection.port}"
     try:
         sock = connect(connection.address, connection.port)
@@ -101,10 +119,7 @@ def _checks(
     import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
     try:
-        try:
-            client = pinned_client(connection, files, sock)
-        except EOFError:  # the server hung up mid-handshake (paramiko raises it as is): once more
-            client = pinned_client(connection, files, connect(connection.address, connection.port))
+        client = pinned_client(connection, files, sock)
     except paramiko.BadHostKeyException as exc:
         detail = (
             f"HOST KEY CHANGED: pinned {_fingerprint(exc.expected_key)}, the server offers "
@@ -125,9 +140,8 @@ def _checks(
             )
             return [reachable, CheckResult(name="hostkey", ok=False, detail=detail)], None
         return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")], None
-    except (OSError, EOFError) as exc:
-        detail = f"SSH: {str(exc) or 'the server closed the connection'}"
-        return [reachable, CheckResult(name="login", ok=False, detail=detail)], None
+    except OSError as exc:
+        return [reachable, CheckResult(name="login", ok=False, detail=f"SSH: {exc}")], None
     try:
         key = client.get_transport().get_remote_server_key()  # type: ignore[union-attr]
         checks = [
@@ -136,7 +150,7 @@ def _checks(
             CheckResult(name="login", ok=True, detail=f"as {connection.user or 'default user'}"),
         ]
         facts = _facts(client)
-    except (paramiko.SSHException, OSError, ValueError, EOFError) as exc:
+    except (paramiko.SSHException, OSError, ValueError) as exc:
         no_facts = CheckResult(name="platform", ok=False, detail=f"no facts: {exc}")
         return [*checks[:3], no_facts], None
     finally:
