@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv zim-tools kiwix-tools debootstrap systemd-container dpkg-dev \
-	rsync openssh-client zstd iproute2 chromium e2fsprogs libfaketime
+	rsync openssh-client zstd iproute2 chromium e2fsprogs libfaketime qemu-user-static
 PROFILE ?= examples/profiles/eastern-chad.yaml
 
 .PHONY: demo test lint setup apt bundles clean

@@ -32,6 +32,7 @@ name: bench-five
 region: {country: TD, timezone: Africa/Ndjamena}
 languages: [fr, ar, en]
 connectivity: offline
+hardware: nuc-512g
 centres:
 """
 

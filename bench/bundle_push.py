@@ -40,6 +40,7 @@ name: bench-push
 region: {country: TD}
 languages: [fr]
 connectivity: offline
+hardware: nuc-512g
 centres:
   - {id: push-01, learners: 40}
 """

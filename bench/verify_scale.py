@@ -33,6 +33,7 @@ name: bench-verify
 region: {country: TD, timezone: Africa/Ndjamena}
 languages: [fr, ar, en]
 connectivity: offline
+hardware: nuc-512g
 centres:
 """
 

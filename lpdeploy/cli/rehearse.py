@@ -1,4 +1,4 @@
-"""`lpdeploy rehearse PROFILE`: lab up, plan, apply, in one go (the demo)."""
+"""`lpdeploy rehearse PROFILE`: lab up, plan, apply, verify, in one go (the demo)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.apply import VaultPasswordFile, result_document, run_apply
 from lpdeploy.cli.lab import LabName
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
+from lpdeploy.cli.verify import run_verify
 from lpdeploy.errors import RC
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.output import canonical_json, write_atomic
@@ -21,6 +22,7 @@ from lpdeploy.settings import state_dir
 from lpdeploy.ui.console import err, out, print_json
 from lpdeploy.ui.plan import show_plan
 from lpdeploy.ui.progress import show_result
+from lpdeploy.ui.readiness import report_html, show_report
 
 
 def rehearse(
@@ -30,12 +32,15 @@ def rehearse(
     vault_password_file: VaultPasswordFile = None,
     json: Json = False,
 ) -> None:
-    """Bring up a lab server per centre, plan, and apply: a full rehearsal."""
+    """Bring up a lab server per centre, plan, apply, and verify: a full rehearsal.
+    Exits with verify's code (1 when a centre is not ready), or 1 when apply failed."""
     loaded = load_profile(profile)
     secrets = resolve_secrets(loaded.profile.secrets, profile.parent, vault_password_file)
     source = catalog_path(catalog)
     plan = build_plan(loaded, load_catalog(source))
-    plan_path = state_dir() / "rehearsals" / f"{plan.profile.name}.json"
+    rehearsals = state_dir() / "rehearsals"
+    plan_path = rehearsals / f"{plan.profile.name}.json"
+    report_path = rehearsals / f"{plan.profile.name}.html"
     write_atomic(plan_path, canonical_json(plan))
     if not json:
         show_plan(plan)
@@ -43,19 +48,33 @@ def rehearse(
     err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers...")
     state = fleet.up([centre.id for centre in plan.centres])
     result = run_apply(plan, catalog=source, inventory=fleet.inventory, quiet=json, secrets=secrets)
+    if not json:
+        show_result(result)
+    err.print("verifying every centre...")
+    report = run_verify(plan, catalog=source, inventory=fleet.inventory)
+    write_atomic(report_path, report_html(report).encode("utf-8"))
     addresses = {host.id: host.address for host in state.hosts}
     if json:
         print_json(
             result_document(result)
-            | {"plan": str(plan_path), "inventory": str(fleet.inventory), "addresses": addresses}
+            | {
+                "plan": str(plan_path),
+                "inventory": str(fleet.inventory),
+                "addresses": addresses,
+                "summary": plan.summary.model_dump(mode="json"),
+                "ready": report.ready,
+                "readiness": report.model_dump(mode="json"),
+                "report": str(report_path),
+            }
         )
     else:
-        show_result(result)
+        show_report(report)
         out.print(f"plan {plan_path}")
+        out.print(f"report {report_path}")
         for centre in plan.centres:
             address = addresses[centre.id]
             kiwix = f"   kiwix http://{address}/kiwix/" if "kiwix" in centre.services else ""
-            out.print(f"  {centre.id:<20} portal http://{address}/{kiwix}")
+            out.print(f"  {centre.id}   portal http://{address}/{kiwix}")
         out.print(f"take the lab down with: lpdeploy lab down --lab {lab}")
-    if not result.ok:
+    if not (result.ok and report.ready):
         raise typer.Exit(RC.FAILED)

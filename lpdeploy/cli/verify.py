@@ -15,8 +15,9 @@ from lpdeploy.journal import Journal
 from lpdeploy.journal_exchange import EXTRACT, extract
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.load import load_plan
+from lpdeploy.plan.model import Plan
 from lpdeploy.readiness.check import check_readiness
-from lpdeploy.readiness.report import junit_xml
+from lpdeploy.readiness.report import ReadinessReport, junit_xml
 from lpdeploy.settings import state_dir
 from lpdeploy.ui.console import err, print_json
 from lpdeploy.ui.readiness import report_html, show_report
@@ -49,31 +50,10 @@ def verify(
     """Readiness of every centre. Exit 0 when all are ready, 1 otherwise."""
     need_inventory(via, inventory)
     loaded = load_plan(plan)
-    home = state_dir()
-    workdir = home / "runs" / f"verify-{time.strftime('%Y%m%d-%H%M%S')}"
-    report = check_readiness(
-        loaded,
-        load_catalog(catalog_path(catalog)),
-        inventory,
-        workdir,
-        deep,
-        loaded.profile.name,
-        via,
-    )
-    journal = Journal(home / "journal.sqlite")
-    try:
-        run_id = journal.start_run("verify", loaded.profile.name, loaded.profile.sha256)
-        for centre in report.centres:
-            failing = "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
-            journal.record_centre(
-                run_id, centre.id, 0, "ready" if centre.ready else "not-ready", 0, 0.0, failing
-            )
-        journal.finish_run(run_id, "ready" if report.ready else "not-ready")
-        if report_dir is not None:
-            runs = extract(journal, loaded.profile.name, loaded.profile.sha256)
-            write_atomic(report_dir / EXTRACT, canonical_json(runs))
-    finally:
-        journal.close()
+    report = run_verify(
+        loaded, catalog=catalog_path(catalog), inventory=inventory, deep=deep, via=via,
+        extract_to=report_dir,
+    )  # fmt: skip
     if report_dir is not None:
         junit = junit or report_dir / "junit.xml"
         html = html or report_dir / "report.html"
@@ -90,3 +70,36 @@ def verify(
         show_report(report)
     if not report.ready:
         raise typer.Exit(RC.FAILED)
+
+
+def run_verify(
+    plan: Plan,
+    *,
+    catalog: Path,
+    inventory: Path | None,
+    deep: bool = False,
+    via: str | None = None,
+    extract_to: Path | None = None,
+) -> ReadinessReport:
+    """One verify, as `verify` and `rehearse` run it: checked, then recorded in the journal
+    (and the plan's journal extract written to `extract_to`)."""
+    home = state_dir()
+    workdir = home / "runs" / f"verify-{time.strftime('%Y%m%d-%H%M%S')}"
+    report = check_readiness(
+        plan, load_catalog(catalog), inventory, workdir, deep, plan.profile.name, via
+    )
+    journal = Journal(home / "journal.sqlite")
+    try:
+        run_id = journal.start_run("verify", plan.profile.name, plan.profile.sha256)
+        for centre in report.centres:
+            failing = "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
+            journal.record_centre(
+                run_id, centre.id, 0, "ready" if centre.ready else "not-ready", 0, 0.0, failing
+            )
+        journal.finish_run(run_id, "ready" if report.ready else "not-ready")
+        if extract_to is not None:
+            runs = extract(journal, plan.profile.name, plan.profile.sha256)
+            write_atomic(extract_to / EXTRACT, canonical_json(runs))
+    finally:
+        journal.close()
+    return report

@@ -32,6 +32,10 @@ DISK_GB = int(os.environ.get("LPDEPLOY_LAB_DISK_GB", "64"))
 FAKETIME_LIB = "libfaketime.so.1"
 SUBNETS = {"main": "10.77.0", "test": "10.78.0"}
 """Other lab names get 10.N.0.0/24 with N from 100 to 199, derived from the name."""
+_LAUNCHERS: dict[int, subprocess.Popen[bytes]] = {}
+"""Launchers this process started, by PID, reaped when a Lab stops them (servers left
+running outlive the Lab object that started them, as after `rehearse`; PID 1 reaps those
+this process did not start)."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,6 @@ class Lab:
         self.key = self.dir / "id_ed25519"
         self.known_hosts = self.dir / "known_hosts"
         self.inventory = self.dir / "inventory.yml"
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
-        """Launchers this process started, reaped when they stop (others PID 1 reaps)."""
 
     # -- what the CLI and the tests call ------------------------------------------------
 
@@ -277,7 +279,7 @@ class Lab:
             f"--bind={folder / 'srv'}:/srv",
         ]  # fmt: skip
         with (folder / "console.log").open("ab") as log:
-            self._children[host.id] = subprocess.Popen(
+            launcher = subprocess.Popen(
                 [str(LAUNCHER), str(pidfile), *map(str, cgroups), "--", *nspawn],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
@@ -287,6 +289,7 @@ class Lab:
         if not pidfile.exists():
             raise LabError(f"{host.id}: the launcher did not start (see {folder / 'console.log'})")
         host.pid = int(pidfile.read_text())
+        _LAUNCHERS[host.pid] = launcher
         host.status = "running"
         self._save(state)
 
@@ -304,7 +307,7 @@ class Lab:
         deadline = time.monotonic() + STOP_TIMEOUT
         while self.host_pids(host) and time.monotonic() < deadline:
             time.sleep(0.1)
-        child = self._children.pop(host.id, None)
+        child = _LAUNCHERS.pop(host.pid, None) if host.pid else None
         if child is not None:
             child.wait(timeout=STOP_TIMEOUT)
         host.pid = None

@@ -69,6 +69,7 @@ def build_plan(
                 host=centre.host,
                 wave=wave,
                 hardware=model_name,
+                arch=table[model_name].arch,
                 storage_budget_bytes=fill.budget,
                 services=fill.services,
                 bundles=fill.bundles,

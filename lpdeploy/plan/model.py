@@ -12,6 +12,7 @@ from pydantic import (
     model_serializer,
 )
 
+from lpdeploy.profile.hardware import Arch
 from lpdeploy.secrets import SecretName, SecretSource
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -51,6 +52,8 @@ class PlanCentre(Frozen):
     host: str | None
     wave: int = Field(ge=1)
     hardware: str
+    arch: Arch = "amd64"
+    """The server's architecture (its hardware model's); plans older than it are amd64."""
     storage_budget_bytes: int = Field(ge=0)
     services: list[str]
     bundles: list[BundleRef]

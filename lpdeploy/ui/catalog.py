@@ -8,10 +8,14 @@ from rich.table import Table
 
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.ui.console import out, size
+from lpdeploy.ui.tables import identity_column
 
 
 def show_catalog(bundles: Sequence[BundleManifest]) -> None:
-    table = Table("bundle", "version", "kind", "languages", "subjects", "ages", "size")
+    table = Table()
+    identity_column(table, "bundle", (b.id for b in bundles))
+    for header in ("version", "kind", "languages", "subjects", "ages", "size"):
+        table.add_column(header)
     for bundle in bundles:
         table.add_row(
             bundle.id,

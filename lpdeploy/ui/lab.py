@@ -7,12 +7,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from lpdeploy.ui.tables import identity_column
+
 
 def show_lab(document: dict[str, Any], stream: Console) -> None:
     if not document["up"]:
         stream.print(f"lab '{document['lab']}' is down")
         return
-    table = Table("server", "address", "status", "link")
+    hosts = document["hosts"]
+    table = Table()
+    identity_column(table, "server", (host["id"] for host in hosts))
+    identity_column(table, "address", (host["address"] for host in hosts))
+    table.add_column("status")
+    table.add_column("link")
     for host in document["hosts"]:
         table.add_row(host["id"], host["address"], host["status"], "cut" if host["cut"] else "up")
     stream.print(table)

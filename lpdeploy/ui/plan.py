@@ -7,6 +7,7 @@ from rich.table import Table
 from lpdeploy.plan import Plan
 from lpdeploy.plan.diff import PlanDiff
 from lpdeploy.ui.console import out, size
+from lpdeploy.ui.tables import identity_column
 
 
 def show_plan(plan: Plan) -> None:
@@ -22,14 +23,17 @@ def show_plan(plan: Plan) -> None:
         f"  {summary.bundles_unique} distinct bundles ({size(summary.bytes_unique)}); "
         f"{size(transfer.bytes)} to deliver {how}{eta}"
     )
-    table = Table(
-        "wave", "centre", "hardware", "learners", "bundles", "used / budget", "not fitted"
-    )
+    table = Table("wave")
+    identity_column(table, "centre", (c.id for c in plan.centres))
+    identity_column(table, "hardware", (c.hardware for c in plan.centres))
+    for header in ("arch", "learners", "bundles", "used / budget", "not fitted"):
+        table.add_column(header)
     for centre in plan.centres:
         table.add_row(
             str(centre.wave),
             centre.id,
             centre.hardware,
+            centre.arch,
             str(centre.learners),
             str(len(centre.bundles)) if centre.bundles else "[red]none[/]",
             f"{size(centre.bytes_total)} / {size(centre.storage_budget_bytes)}",

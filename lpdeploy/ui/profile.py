@@ -7,6 +7,7 @@ from rich.table import Table
 from lpdeploy.language import language_name
 from lpdeploy.profile import LoadedProfile
 from lpdeploy.ui.console import out
+from lpdeploy.ui.tables import identity_column
 
 
 def show_profile(loaded: LoadedProfile) -> None:
@@ -21,7 +22,11 @@ def show_profile(loaded: LoadedProfile) -> None:
     out.print(f"  age bands    {', '.join(profile.age_bands) or '(any)'}")
     learners = sum(c.learners for c in profile.centres)
     out.print(f"  centres      {len(profile.centres)} with {learners} learners")
-    table = Table("centre", "learners", "hardware", "languages", "host")
+    table = Table()
+    identity_column(table, "centre", (c.id for c in profile.centres))
+    for header in ("learners", "hardware", "languages"):
+        table.add_column(header)
+    identity_column(table, "host", (c.host or "-" for c in profile.centres))
     for centre in profile.centres:
         table.add_row(
             centre.id,

@@ -11,6 +11,7 @@ from lpdeploy.apply.rollout import ApplyResult
 from lpdeploy.journal import CentreRecord
 from lpdeploy.runner.reduce import RunState
 from lpdeploy.ui.console import out, size
+from lpdeploy.ui.tables import identity_column
 
 MAX_ROWS = 15
 STYLES = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red", "pending": ""}
@@ -53,7 +54,10 @@ class LiveProgress:
             header.append(f"{name} {count}  ", style=STYLES[name])
         if state.complete:
             header.append(f"done {done}/{len(self.hosts)}")
-        table = Table("centre", "task", "ok", "changed", "state", box=None, padding=(0, 1))
+        table = Table(box=None, padding=(0, 1))
+        identity_column(table, "centre", self.hosts[:MAX_ROWS])
+        for column in ("task", "ok", "changed", "state"):
+            table.add_column(column)
         for host in self.hosts[:MAX_ROWS]:
             progress = state.hosts.get(host)
             if progress is None:
@@ -79,7 +83,10 @@ class QuietProgress:
 
 
 def show_result(result: ApplyResult) -> None:
-    table = Table("wave", "centre", "outcome", "changed", "message")
+    table = Table("wave")
+    identity_column(table, "centre", (c.centre for c in result.centres))
+    for header in ("outcome", "changed", "message"):
+        table.add_column(header)
     for centre in result.centres:
         style = STYLES.get(centre.outcome, "red")
         table.add_row(str(centre.wave), centre.centre, Text(centre.outcome, style=style),
@@ -99,7 +106,10 @@ def show_result(result: ApplyResult) -> None:
 def show_status(
     centres: list[str], applied: dict[str, CentreRecord], verified: dict[str, CentreRecord]
 ) -> None:
-    table = Table("centre", "last apply", "run", "last verify", "run")
+    table = Table()
+    identity_column(table, "centre", centres)
+    for header in ("last apply", "run", "last verify", "run"):
+        table.add_column(header)
     for centre in centres:
         a, v = applied.get(centre), verified.get(centre)
         table.add_row(

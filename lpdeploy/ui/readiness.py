@@ -9,19 +9,15 @@ from rich.text import Text
 
 from lpdeploy.readiness.report import CHECK_ORDER, CheckResult, ReadinessReport
 from lpdeploy.ui.console import out
+from lpdeploy.ui.tables import fits, identity_column
 
 
 def show_report(report: ReadinessReport, verdict: str = "ready") -> None:
-    names = [n for n in CHECK_ORDER if any(c.name == n for r in report.centres for c in r.checks)]
-    table = Table("centre", "ready", *names)
-    for centre in report.centres:
-        by_name = {c.name: c for c in centre.checks}
-        cells = [_cell(by_name.get(name)) for name in names]
-        table.add_row(
-            centre.id,
-            Text("yes" if centre.ready else "NO", style="green" if centre.ready else "red"),
-            *cells,
-        )
+    """One row per centre, a column per check; where the check columns do not fit, one
+    column names the failing checks (the details follow the table, and are in --json)."""
+    table = _check_table(report, collapsed=False)
+    if not fits(table, out):
+        table = _check_table(report, collapsed=True)
     out.print(table)
     for centre in report.centres:
         for check in centre.checks:
@@ -29,6 +25,31 @@ def show_report(report: ReadinessReport, verdict: str = "ready") -> None:
                 out.print(Text(f"  {centre.id} {check.name}: {check.detail}", style="red"))
     ready = sum(1 for c in report.centres if c.ready)
     out.print(f"{ready}/{len(report.centres)} centres {verdict}")
+
+
+def _check_table(report: ReadinessReport, collapsed: bool) -> Table:
+    names = [n for n in CHECK_ORDER if any(c.name == n for r in report.centres for c in r.checks)]
+    names += sorted({c.name for r in report.centres for c in r.checks} - set(names))
+    table = Table()
+    identity_column(table, "centre", (c.id for c in report.centres))
+    table.add_column("ready")
+    for name in ["checks"] if collapsed else names:
+        table.add_column(name)
+    for centre in report.centres:
+        ready = Text("yes" if centre.ready else "NO", style="green" if centre.ready else "red")
+        if collapsed:
+            table.add_row(centre.id, ready, _summary(centre.checks))
+        else:
+            by_name = {c.name: c for c in centre.checks}
+            table.add_row(centre.id, ready, *(_cell(by_name.get(name)) for name in names))
+    return table
+
+
+def _summary(checks: list[CheckResult]) -> Text:
+    failing = [c.name for c in checks if not c.ok]
+    if failing:
+        return Text(", ".join(failing), style="red")
+    return Text(f"all {len(checks)} ok", style="green")
 
 
 def _cell(check: CheckResult | None) -> Text:

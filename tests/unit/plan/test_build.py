@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,33 @@ def test_property_budget_never_exceeded(
         planned = {b.id for b in centre.bundles} | {s.id for s in centre.skipped}
         eligible = {b.id for b in bundles if b.languages[0] in ("en", "fr")}
         assert planned == eligible
+
+
+def test_each_centre_carries_its_hardware_architecture(plan: Plan) -> None:
+    by_id = {c.id: c for c in plan.centres}
+    assert by_id["lc-01"].arch == "arm64"  # rpi4-128g, the profile's default
+    assert by_id["lc-02"].arch == "amd64"  # tiny-box: a model of the profile's, arch unset
+    assert by_id["lc-03"].arch == "amd64"  # nuc-1t
+
+
+def test_a_profile_model_sets_its_architecture(fixtures: Path) -> None:
+    loaded = load_profile(fixtures / "profiles" / "small.yaml")
+    models = dict(loaded.profile.hardware_models)
+    models["tiny-box"] = models["tiny-box"].model_copy(update={"arch": "arm64"})
+    models["rpi4-128g"] = HardwareModel(storage_gb=128, ram_gb=4, wifi_clients=20, arch="amd64")
+    profile = loaded.profile.model_copy(update={"hardware_models": models})
+    plan = build_plan(
+        LoadedProfile(profile=profile, path=loaded.path, sha256=loaded.sha256),
+        load_catalog(fixtures / "catalog.json"),
+    )
+    assert {c.id: c.arch for c in plan.centres} == {
+        "lc-01": "amd64", "lc-02": "arm64", "lc-03": "amd64",
+    }  # fmt: skip
+
+
+def test_a_plan_without_arch_is_amd64(fixtures: Path) -> None:
+    document = json.loads(GOLDEN.read_text())
+    for centre in document["centres"]:
+        del centre["arch"]
+    old = Plan.model_validate(document)
+    assert {c.arch for c in old.centres} == {"amd64"}
