@@ -10,14 +10,13 @@ so that apply needs no Ansible round of its own to skip servers already there.
 
 from __future__ import annotations
 
-import functools
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lpdeploy.errors import NotRightError
 from lpdeploy.inventory.connections import known_name
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
@@ -155,7 +154,7 @@ def _checks_once(
         return [*checks[:3], no_facts], None
     finally:
         client.close()
-    return [*checks, _disk(centre, facts), _platform(facts)], facts
+    return [*checks, _disk(centre, facts), _platform(centre, facts)], facts
 
 
 def pinned_client(
@@ -184,6 +183,21 @@ def pinned_client(
     return client
 
 
+def server_arch(connection: Connection, files: list[Path]) -> str:
+    """A server's Debian architecture, asked over SSH with its pinned host key."""
+    import paramiko
+
+    try:
+        client = pinned_client(connection, files)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise NotRightError(f"{connection.host}: SSH: {exc}") from None
+    try:
+        _, stdout, _ = client.exec_command("dpkg --print-architecture", timeout=TIMEOUT)
+        return stdout.read().decode(errors="replace").strip()
+    finally:
+        client.close()
+
+
 def _facts(client: paramiko.SSHClient) -> Facts:
     _, stdout, _ = client.exec_command(FACTS, timeout=TIMEOUT)
     text = stdout.read().decode(errors="replace")
@@ -207,22 +221,20 @@ def _disk(centre: PlanCentre, facts: Facts) -> CheckResult:
     return CheckResult(name="disk", ok=room >= centre.bytes_total, detail=detail)
 
 
-def _platform(facts: Facts) -> CheckResult:
-    wanted = controller_arch()
-    ok = facts.arch == wanted and facts.release in RELEASES
+def _platform(centre: PlanCentre, facts: Facts) -> CheckResult:
+    """The server is what the plan says it is: its packages are resolved for that."""
+    if facts.arch != centre.arch:
+        detail = (
+            f"plan: {centre.hardware}, {centre.arch}; server: {facts.arch or '?'} "
+            f"(Debian {facts.release or '?'}): correct the centre's hardware in the profile, "
+            "or check that this is the centre's server"
+        )
+        return CheckResult(name="platform", ok=False, detail=detail)
+    ok = facts.release in RELEASES
     detail = f"Debian {facts.release or '?'} on {facts.arch}"
     if not ok:
-        detail += f"; the package repository serves {'/'.join(RELEASES)} on {wanted}"
+        detail += f"; the package repository serves {'/'.join(RELEASES)}"
     return CheckResult(name="platform", ok=ok, detail=detail)
-
-
-@functools.cache
-def controller_arch() -> str:
-    """The package repository is resolved on this machine, for its architecture."""
-    done = subprocess.run(
-        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or "amd64"
 
 
 def _fingerprint(key: paramiko.PKey) -> str:

@@ -89,7 +89,8 @@ class ApplyResult:
 class Rollout:
     plan: Plan
     catalog: Catalog
-    repo: PackageRepo
+    repos: dict[str, PackageRepo]
+    """The package repository of each architecture the plan's centres have."""
     playbook: Path
     workdir: Path
     inventory: Path | None = None
@@ -149,15 +150,21 @@ def apply_plan(
         connections.pop(rollout.via)
     known = set(connections) if rollout.inventory else None
     pinned = pinned_files(connections.values())
-    archive = Relay.archive_there(rollout.repo.archive) if hub else rollout.repo.archive
-    group_vars = {
-        "lpdeploy_repo_archive": str(archive),
-        "lpdeploy_repo_key": rollout.repo.key,
-        **rollout.extra_group_vars,
+    per_arch = {
+        arch: {
+            "lpdeploy_repo_archive": str(
+                Relay.archive_there(repo.archive) if hub else repo.archive
+            ),
+            "lpdeploy_repo_key": repo.key,
+        }
+        for arch, repo in rollout.repos.items()
     }
+    group_vars = dict(rollout.extra_group_vars)
     salt = tree_digest(rollout.playbook.parent) + secrets_digest(rollout.secrets)
     there = {key: Relay.bundle_there(key) for key in sources} if hub else sources
-    text, desired = render_inventory(rollout.plan, manifests, there, group_vars, known, salt)
+    text, desired = render_inventory(
+        rollout.plan, manifests, there, group_vars, known, salt, per_arch
+    )
     rollout.workdir.mkdir(parents=True, exist_ok=True)
     generated = rollout.workdir / "centres.yml"
     write_atomic(generated, text.encode("utf-8"), mode=0o600)
@@ -168,7 +175,8 @@ def apply_plan(
     )
     result = ApplyResult(run_id=run_id, resumes=resumes)
     selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
-    relay = Relay(hub, sources, rollout.repo.archive) if hub else None
+    archives = {c.id: rollout.repos[c.arch].archive for c in selected}
+    relay = Relay(hub, sources, archives) if hub else None
     result.via = hub.name if hub else None
     try:
         _roll(rollout, journal, progress, watch, result, selected, inventories, desired, pinned,
@@ -264,20 +272,22 @@ class Relay:
 
     hub: Hub
     sources: dict[tuple[str, str], Path]
-    archive: Path
+    archives: dict[str, Path]
+    """Per centre, the package archive of its architecture."""
     staged: set[Path] = field(default_factory=set)
     sent: int = 0
     """Bytes rsync sent to the hub."""
 
     def stage(self, centres: list[PlanCentre]) -> None:
         """Copy to the hub what these centres need of it (once per apply)."""
-        wanted = {self.archive: self.archive_there(self.archive)}
+        archives = {self.archives[c.id] for c in centres}
+        wanted = {archive: self.archive_there(archive) for archive in sorted(archives)}
         for ref in (b for c in centres for b in c.bundles):
             key = (ref.id, ref.version)
             wanted[self.sources[key]] = self.bundle_there(key)
         for source, there in wanted.items():
             if source not in self.staged:
-                self.sent += self.hub.push(source, str(there), checksum=source == self.archive)
+                self.sent += self.hub.push(source, str(there), checksum=source in archives)
                 self.staged.add(source)
 
     @staticmethod

@@ -16,7 +16,7 @@ from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, Via, catalog_path, need_inventory
 from lpdeploy.errors import RC
 from lpdeploy.journal import Journal
-from lpdeploy.kit.packages import package_repo
+from lpdeploy.kit.packages import package_repos
 from lpdeploy.kit.verify import open_kit
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
@@ -138,14 +138,15 @@ def run_apply(
     keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
     trusted = [load_public_key(k) for k in keys]
     home = state_dir()
+    arches: set[str] = {centre.arch for centre in plan.centres}
     if kit is not None:
-        repo, catalog, playbooks = open_kit(*kit, trusted)
+        repos, catalog, playbooks = open_kit(*kit, trusted, arches)
     else:
-        repo, playbooks = package_repo(home / "packages", CACHE), playbooks_dir()
+        repos, playbooks = package_repos(home / "packages", CACHE, arches), playbooks_dir()
     rollout = Rollout(
         plan=plan,
         catalog=load_catalog(catalog),
-        repo=repo,
+        repos=repos,
         playbook=playbooks / "site.yml",
         workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
         cache=home / "cache",

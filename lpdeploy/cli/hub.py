@@ -10,10 +10,13 @@ import typer
 
 from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.cli.options import Json
-from lpdeploy.errors import RC, InputError
+from lpdeploy.errors import RC, InputError, NotRightError
 from lpdeploy.inventory.connections import pinned_files
 from lpdeploy.kit import manifest as m
+from lpdeploy.kit.build import wheel_machines
 from lpdeploy.kit.verify import checked_kit
+from lpdeploy.lab.emulation import QEMU
+from lpdeploy.preflight import server_arch
 from lpdeploy.runner.hub import VENV
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.reduce import reduce_events
@@ -50,7 +53,16 @@ def prepare(
     connections = inventory_connections(inventory, home / "cache")
     if hub not in connections:
         raise InputError.single(str(inventory), f"no host {hub!r} in this inventory", "HUB")
-    archive = kit / m.PACKAGES / f"packages-{manifest.packages_key}.tar"
+    pinned = pinned_files([connections[hub]])
+    arch = server_arch(connections[hub], pinned)
+    repos = manifest.repository_keys()
+    if arch not in repos or QEMU.get(arch, arch) not in wheel_machines(wheels):
+        raise NotRightError(
+            f"the kit carries no packages or wheels for hub {hub}, an {arch} server (it holds "
+            f"{', '.join(sorted(repos))} packages): build it with `lpdeploy kit build "
+            f"--hub-arch {arch}`; nothing was installed"
+        )
+    archive = kit / m.PACKAGES / f"packages-{repos[arch]}.tar"
     spec = build_spec(
         home / "runs" / time.strftime("%Y%m%d-%H%M%S-hub"),
         inventory,
@@ -58,10 +70,10 @@ def prepare(
         limit=hub,
         extravars={
             "lpdeploy_hub_archive": str(archive.resolve()),
-            "lpdeploy_repo_key": manifest.packages_key,
+            "lpdeploy_repo_key": repos[arch],
             "lpdeploy_hub_wheels": str(wheels.resolve()),
         },
-        known_hosts=pinned_files([connections[hub]]),
+        known_hosts=pinned,
     )
     err.print(f"preparing hub {hub} from kit {kit}...")
     state = reduce_events(run_to_end(spec))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
@@ -17,16 +17,18 @@ from lpdeploy.errors import RC, InputError, NotRightError
 from lpdeploy.journal import Journal
 from lpdeploy.kit.build import (
     KitBuild,
+    add_wheels,
     build_wheels,
     kit_sources,
     plan_kit,
     write_kit,
 )
 from lpdeploy.kit.manifest import MANIFEST, copy_seconds
-from lpdeploy.kit.packages import package_repo
+from lpdeploy.kit.packages import package_repo, package_repos
 from lpdeploy.kit.verify import verify_kit
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
+from lpdeploy.profile.hardware import Arch
 from lpdeploy.settings import playbooks_dir, state_dir
 from lpdeploy.ui.bundle import show_problems
 from lpdeploy.ui.console import err, out, print_json, size
@@ -41,10 +43,13 @@ SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$")
 @app.command()
 def packages(
     folder: Annotated[Path, typer.Option("--out", help="Folder for the repository.")],
+    arch: Annotated[
+        Arch | None, typer.Option(help="Servers' architecture [default: this machine's]")
+    ] = None,
     json: Json = False,
 ) -> None:
     """Resolve and download the servers' Debian packages into a local repository."""
-    repo = package_repo(folder, CACHE)
+    repo = package_repo(folder, CACHE, arch)
     debs = sorted(repo.folder.glob("*.deb"))
     total = sum(deb.stat().st_size for deb in debs)
     if json:
@@ -52,15 +57,18 @@ def packages(
             {
                 "folder": str(repo.folder),
                 "key": repo.key,
+                "arch": repo.arch,
                 "archive": str(repo.archive),
                 "packages": list(repo.packages),
+                "versions": repo.versions,
                 "debs": len(debs),
                 "bytes": total,
             }
         )
     else:
         out.print(
-            f"{repo.folder}: {len(debs)} packages, {size(total)} (archive {repo.archive.name})"
+            f"{repo.folder}: {len(debs)} {repo.arch} packages, {size(total)} "
+            f"(archive {repo.archive.name})"
         )
 
 
@@ -78,6 +86,14 @@ def build(
     wheels: Annotated[
         bool, typer.Option(help="Include wheels of lpdeploy and its dependencies.")
     ] = True,
+    hub_arch: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ARCH",
+            help="Also carry what a hub of this architecture needs: its packages and wheels "
+            "[default: the centres' architectures, and this machine's wheels]",
+        ),
+    ] = None,
     catalog: CatalogDir = None,
     trusted_key: TrustedKeys = None,
     json: Json = False,
@@ -86,6 +102,9 @@ def build(
     the playbooks and lpdeploy's wheels, with a signed manifest. Sizes and copy times are
     printed before anything is written."""
     drive = _bytes(drive_size) if drive_size else None
+    for arch in hub_arch or []:
+        if arch not in get_args(Arch):
+            raise InputError.single("--hub-arch", f"expected amd64 or arm64, got {arch!r}")
     _writable_kit_folder(folder)
     if sign_key is not None:
         load_private_key(sign_key)  # a wrong key is said now, not after minutes of hashing
@@ -93,14 +112,19 @@ def build(
     source = load_catalog(catalog_path(catalog))
     trusted = [load_public_key(k) for k in trusted_key or []]
     check_bundles(loaded, source, trusted, refused="no kit was written")
-    repo = package_repo(state_dir() / "packages", CACHE)
+    arches = {centre.arch for centre in loaded.centres} | set(hub_arch or [])
+    repos = package_repos(state_dir() / "packages", CACHE, arches)
     wheel_dir = build_wheels(state_dir() / "cache") if wheels else None
-    sources = kit_sources(plan, loaded, source, repo, playbooks_dir(), wheel_dir)
+    if wheel_dir is not None:
+        for arch in hub_arch or []:
+            add_wheels(wheel_dir, arch)
+    sources = kit_sources(plan, loaded, source, repos, playbooks_dir(), wheel_dir)
     planned = plan_kit(sources, folder.resolve(), base.resolve() if base else None)
     _fits(planned, drive)
+    repo_bytes = {arch: repo.archive.stat().st_size for arch, repo in repos.items()}
     if not json:
-        _announce(planned)
-    manifest = write_kit(planned, loaded, repo.key, sign_key)
+        _announce(planned, repo_bytes)
+    manifest = write_kit(planned, loaded, {a: r.key for a, r in repos.items()}, sign_key)
     journal = Journal(state_dir() / "journal.sqlite")  # headquarters knows the plan it shipped
     try:
         run_id = journal.start_run("kit", loaded.profile.name, loaded.profile.sha256)
@@ -115,6 +139,7 @@ def build(
         "bytes_written": planned.new_bytes,
         "bytes_reused": planned.total - planned.new_bytes,
         "copy_seconds": copy_seconds(planned.new_bytes),
+        "packages": {a: {"key": r.key, "bytes": repo_bytes[a]} for a, r in repos.items()},
         "signed": sign_key is not None,
     }
     if json:
@@ -181,7 +206,7 @@ def _fits(planned: KitBuild, drive: int | None) -> None:
         )
 
 
-def _announce(planned: KitBuild) -> None:
+def _announce(planned: KitBuild, repo_bytes: dict[str, int]) -> None:
     times = ", ".join(f"{drive} ~{secs:.0f} s" for drive, secs in
                       copy_seconds(planned.new_bytes).items())  # fmt: skip
     reused = planned.total - planned.new_bytes
@@ -189,3 +214,5 @@ def _announce(planned: KitBuild) -> None:
         f"kit {size(planned.total)} in {len(planned.files)} files: {size(planned.new_bytes)} "
         f"to write, {size(reused)} already held; expected copy time {times}"
     )
+    for arch, held in repo_bytes.items():
+        err.print(f"  packages for {arch} servers: {size(held)}")

@@ -12,6 +12,7 @@ from lpdeploy.errors import InputError
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.lab.state import LabState
 from lpdeploy.plan.load import load_plan
+from lpdeploy.profile.hardware import Arch
 from lpdeploy.ui.console import err, out, print_json
 from lpdeploy.ui.lab import show_lab
 
@@ -38,7 +39,14 @@ def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
         "known_hosts": str(lab.known_hosts),
         "key": str(lab.key),
         "hosts": [
-            {"id": h.id, "address": h.address, "status": h.status, "cut": h.cut, "pid": h.pid}
+            {
+                "id": h.id,
+                "address": h.address,
+                "arch": h.arch,
+                "status": h.status,
+                "cut": h.cut,
+                "pid": h.pid,
+            }
             | ({"far_address": h.far_address} if h.far_address else {})
             for h in hosts
         ],
@@ -59,6 +67,13 @@ def up(
             "on a second network behind it, which this machine cannot reach.",
         ),
     ] = False,
+    arch: Annotated[
+        Arch | None,
+        typer.Option(
+            help="Every server of this architecture (emulated where it is not this "
+            "machine's) [default: this machine's; with --plan, each centre's]"
+        ),
+    ] = None,
     lab: LabName = "main",
     json: Json = False,
 ) -> None:
@@ -66,12 +81,14 @@ def up(
     if centres is not None and plan is not None:
         raise InputError.single("--plan", "give --centres or --plan, not both")
     if plan is not None:
-        names = [centre.id for centre in load_plan(plan).centres]
+        arches: dict[str, str] = {c.id: c.arch for c in load_plan(plan).centres}
     else:
-        names = [f"centre-{i:02d}" for i in range(1, (centres or 3) + 1)]
+        arches = {f"centre-{i:02d}": "" for i in range(1, (centres or 3) + 1)}
+    if arch is not None:
+        arches = dict.fromkeys(arches, arch)
     fleet = Lab(lab)
-    err.print(f"bringing lab '{lab}' to {len(names)} servers...")
-    state = fleet.up(names, hub=HUB if hub else None)
+    err.print(f"bringing lab '{lab}' to {len(arches)} servers...")
+    state = fleet.up(list(arches), hub=HUB if hub else None, arches=arches)
     if json:
         print_json(lab_document(fleet, state))
     else:

@@ -13,6 +13,7 @@ from lpdeploy.cli.lab import LabName
 from lpdeploy.cli.options import CatalogDir, Json, catalog_path
 from lpdeploy.cli.verify import run_verify
 from lpdeploy.errors import RC
+from lpdeploy.lab.emulation import machine_arch
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan import build_plan
@@ -45,8 +46,11 @@ def rehearse(
     if not json:
         show_plan(plan)
     fleet = Lab(lab)
-    err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers...")
-    state = fleet.up([centre.id for centre in plan.centres])
+    arches: dict[str, str] = {centre.id: centre.arch for centre in plan.centres}
+    emulated = sum(1 for arch in arches.values() if arch != machine_arch())
+    foreign = f" ({emulated} emulated)" if emulated else ""
+    err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers{foreign}...")
+    state = fleet.up(list(arches), arches=arches)
     result = run_apply(plan, catalog=source, inventory=fleet.inventory, quiet=json, secrets=secrets)
     if not json:
         show_result(result)

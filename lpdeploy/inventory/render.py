@@ -16,6 +16,8 @@ from lpdeploy.output import canonical_json
 from lpdeploy.plan.model import Plan, PlanCentre
 
 GROUP = "lpdeploy_centres"
+LOCATIONS = ("lpdeploy_repo_archive",)
+"""Variables naming where a file is on the controller: not part of a desired state."""
 ENTRY_PAGES = ("index.html", "index.htm")
 
 
@@ -56,6 +58,7 @@ def centre_vars(
     ]
     return {
         "lpdeploy_centre": centre.id,
+        "lpdeploy_arch": centre.arch,
         "lpdeploy_timezone": centre.timezone,
         "lpdeploy_services": centre.services,
         "lpdeploy_bundles": bundles,
@@ -71,8 +74,9 @@ def desired_state(host_vars: dict[str, Any], group_vars: dict[str, Any], salt: s
     """A digest of everything a run asks of one server. Where a file lives on the
     controller is left out: the same bundles from a field kit are the same state."""
     bundles = [{k: v for k, v in b.items() if k != "source"} for b in host_vars["lpdeploy_bundles"]]
-    shared = {k: v for k, v in group_vars.items() if k != "lpdeploy_repo_archive"}
-    document = {"host": host_vars | {"lpdeploy_bundles": bundles}, "group": shared, "salt": salt}
+    own = {k: v for k, v in host_vars.items() if k not in LOCATIONS}
+    shared = {k: v for k, v in group_vars.items() if k not in LOCATIONS}
+    document = {"host": own | {"lpdeploy_bundles": bundles}, "group": shared, "salt": salt}
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
@@ -83,10 +87,12 @@ def render_inventory(
     group_vars: dict[str, Any],
     known_hosts: set[str] | None,
     salt: str = "",
+    per_arch: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """YAML of the centres group, and each centre's desired-state digest. With
     `known_hosts` (the hosts of the user's inventory), centres are found there; otherwise
-    each needs its plan `host`. `salt` is a digest of the playbooks that will run."""
+    each needs its plan `host`. `salt` is a digest of the playbooks that will run;
+    `per_arch`, more variables for the centres of each architecture (its repository)."""
     missing = [
         c.id
         for c in plan.centres
@@ -104,7 +110,7 @@ def render_inventory(
     hosts: dict[str, Any] = {}
     desired: dict[str, str] = {}
     for centre in plan.centres:
-        host_vars = centre_vars(centre, manifests, sources)
+        host_vars = centre_vars(centre, manifests, sources) | (per_arch or {}).get(centre.arch, {})
         desired[centre.id] = desired_state(host_vars, group_vars, salt)
         host_vars["lpdeploy_desired_state"] = desired[centre.id]
         if known_hosts is None and centre.host:

@@ -24,6 +24,7 @@ from lpdeploy.document import load_json, validate
 from lpdeploy.errors import InputError, MissingToolError, NotRightError
 from lpdeploy.kit import manifest as m
 from lpdeploy.kit.packages import PackageRepo
+from lpdeploy.lab.emulation import QEMU
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.model import Plan
 from lpdeploy.settings import PACKAGE_ROOT
@@ -58,7 +59,7 @@ def kit_sources(
     plan_path: Path,
     plan: Plan,
     catalog: Catalog,
-    repo: PackageRepo,
+    repos: dict[str, PackageRepo],
     playbooks: Path,
     wheels: Path | None,
 ) -> dict[str, Path]:
@@ -68,7 +69,8 @@ def kit_sources(
         folder = catalog.folders[key]
         for path in _files_under(folder):
             files[f"{m.BUNDLES}/{key[0]}-{key[1]}/{path.relative_to(folder)}"] = path
-    files[f"{m.PACKAGES}/{repo.archive.name}"] = repo.archive
+    for repo in repos.values():
+        files[f"{m.PACKAGES}/{repo.archive.name}"] = repo.archive
     for path in _files_under(playbooks):
         files[f"{m.PLAYBOOKS}/{path.relative_to(playbooks)}"] = path
     for path in sorted(wheels.glob("*.whl")) if wheels else []:
@@ -104,7 +106,7 @@ def _held(kit: Path) -> dict[str, Path]:
 
 
 def write_kit(
-    build: KitBuild, plan: Plan, packages_key: str, sign_key: Path | None
+    build: KitBuild, plan: Plan, packages: dict[str, str], sign_key: Path | None
 ) -> m.KitManifest:
     """Write the kit: reused files linked (or left), the rest copied, stale files removed,
     then the manifest and its signature last, so a half-written kit never verifies."""
@@ -123,7 +125,8 @@ def write_kit(
             path.rmdir()
     manifest = m.KitManifest(
         plan=m.KitPlan(name=plan.profile.name, sha256=plan.profile.sha256),
-        packages_key=packages_key,
+        packages_key=next(iter(packages.values())),
+        packages=packages,
         files=[m.KitFile(path=f.path, size=f.size, sha256=f.sha256) for f in build.files],
         bytes=build.total,
     )
@@ -173,6 +176,44 @@ def _same(path: Path, planned: Planned) -> bool:
             return hashlib.file_digest(handle, "sha256").hexdigest() == planned.sha256
     except OSError:
         return False
+
+
+HUB_PYTHON = "3.11"
+"""The python3 of the servers' Debian release (bookworm), which a hub's environment runs."""
+
+
+def wheel_machines(folder: Path) -> set[str]:
+    """The machines (x86_64, aarch64) the folder's compiled wheels are for."""
+    return {
+        machine
+        for wheel in folder.glob("*.whl")
+        if not wheel.name.endswith("-none-any.whl")
+        for machine in QEMU.values()
+        if wheel.name.endswith(f"_{machine}.whl")
+    }
+
+
+def add_wheels(folder: Path, arch: str) -> None:
+    """Beside this machine's wheels, each compiled one's same version for `arch`, for a hub
+    of that architecture (pure-Python wheels serve every architecture)."""
+    machine = QEMU[arch]
+    if machine in wheel_machines(folder):
+        return
+    pinned = sorted(
+        "{}=={}".format(*wheel.name.split("-")[:2])
+        for wheel in folder.glob("*.whl")
+        if not wheel.name.endswith("-none-any.whl")
+    )
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in (36, 34, 28, 17)]
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         *(f"--platform={p}" for p in [*platforms, f"manylinux2014_{machine}"]),
+         f"--python-version={HUB_PYTHON}", "--implementation=cp", "--dest", str(folder), *pinned],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MissingToolError(f"pip could not fetch the {arch} wheels a hub needs: {said}")
 
 
 def build_wheels(cache: Path) -> Path:

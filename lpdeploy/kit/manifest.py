@@ -4,14 +4,14 @@ KIT/
   kit.json  kit.json.sig   every file below with its size and sha256; signed
   plan.json                the plan the kit deploys
   bundles/<id>-<version>/  each planned bundle, as in a catalog
-  packages/packages-<key>.tar   the servers' offline Debian repository
+  packages/packages-<key>.tar   the servers' offline Debian repository, one per architecture
   playbooks/               what Ansible runs
   wheels/                  lpdeploy and its dependencies for the engineer's laptop
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,8 +48,15 @@ class KitManifest(BaseModel):
     schema_version: Literal[1] = 1
     plan: KitPlan
     packages_key: str = Field(pattern=r"^[0-9a-f]{16}$")
+    """The repository of the first architecture (the only one, in kits older than `packages`)."""
+    packages: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = {}
+    """Each architecture's repository key."""
     files: list[KitFile]
     bytes: int = Field(ge=0)
+
+    def repository_keys(self) -> dict[str, str]:
+        """Per architecture, the key of its repository (a kit before arm64 was amd64 only)."""
+        return dict(self.packages) or {"amd64": self.packages_key}
 
 
 def copy_seconds(size: int) -> dict[str, float]:

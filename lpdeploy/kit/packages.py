@@ -1,21 +1,27 @@
-"""The offline Debian package repository the servers install from.
+"""The offline Debian package repositories the servers install from, one per architecture.
 
-Dependencies are resolved inside a throwaway overlay of the lab's base root filesystem,
-which is the servers' own release, so the repository holds exactly what a bare server
-lacks. Then `dpkg-scanpackages` indexes it and one tar file carries it to each server.
+Dependencies are resolved inside a throwaway overlay of the lab's base root filesystem of
+that architecture (emulated where it is not this machine's), which is the servers' own
+release, so the repository holds exactly what a bare server lacks. Then
+`dpkg-scanpackages` indexes it and one tar file carries it to each server. The packages
+asked for are pinned to the versions the first architecture resolved, where the archive
+has them for the others too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lpdeploy.lab.base import ensure_base
+from lpdeploy.lab.emulation import emulated, machine_arch
 from lpdeploy.lab.system import LabError, require_lab_tools, run
 from lpdeploy.output import canonical_json, write_atomic
 
@@ -32,33 +38,77 @@ class PackageRepo:
     key: str
     archive: Path
     packages: tuple[str, ...]
+    arch: str = "amd64"
+    versions: dict[str, str] = field(default_factory=dict)
+    """The version of each package asked for, as resolved."""
 
 
-def package_repo(out: Path, cache: Path, packages: tuple[str, ...] = PACKAGES) -> PackageRepo:
-    """The repository in `out`, built unless it already holds these packages for this base."""
+def package_repos(
+    out: Path, cache: Path, arches: Iterable[str], packages: tuple[str, ...] = PACKAGES
+) -> dict[str, PackageRepo]:
+    """A repository per architecture in `out/<arch>`; this machine's is resolved first and
+    the others pinned to its versions of `packages` where the archive has them."""
+    wanted = sorted(set(arches), key=lambda arch: (arch != machine_arch(), arch))
+    repos: dict[str, PackageRepo] = {}
+    for arch in wanted:
+        first = next(iter(repos.values()), None)
+        repos[arch] = package_repo(
+            out / arch, cache, arch, packages, first.versions if first else {}
+        )
+    return dict(sorted(repos.items()))
+
+
+def package_repo(
+    out: Path,
+    cache: Path,
+    arch: str | None = None,
+    packages: tuple[str, ...] = PACKAGES,
+    pins: dict[str, str] | None = None,
+) -> PackageRepo:
+    """The repository of `arch` (default: this machine's) in `out`, built unless it already
+    holds these packages for this base (and pins)."""
     require_lab_tools()
-    base = ensure_base(cache)
-    key = hashlib.sha256(json.dumps([base.name, sorted(packages)]).encode()).hexdigest()[:16]
+    arch = arch or machine_arch()
+    base = ensure_base(cache, arch)
+    pins = pins or {}
+    recipe = [base.name, sorted(packages), *([sorted(pins.items())] if pins else [])]
+    key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
     manifest = out / MANIFEST
     archive = out / f"packages-{key}.tar"
-    if (
-        manifest.exists()
-        and json.loads(manifest.read_text()).get("key") == key
-        and archive.exists()
-    ):
-        return PackageRepo(out, key, archive, packages)
+    if manifest.exists() and archive.exists():
+        said = json.loads(manifest.read_text())
+        if said.get("key") == key:
+            return PackageRepo(out, key, archive, packages, arch, said.get("versions", {}))
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("*.deb"), *out.glob("packages-*.tar")]:
         old.unlink()
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        _download(base, Path(tmp), packages, out)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp, emulated(arch, "package-repo"):
+        _download(base, Path(tmp), packages, out, pins)
     run(["sh", "-c", "dpkg-scanpackages --multiversion . /dev/null > Packages"], cwd=out)
     _tar(out, archive)
-    write_atomic(manifest, canonical_json({"key": key, "packages": sorted(packages)}))
-    return PackageRepo(out, key, archive, packages)
+    versions = _versions(out, packages)
+    write_atomic(
+        manifest,
+        canonical_json(
+            {"key": key, "arch": arch, "packages": sorted(packages), "versions": versions}
+        ),
+    )
+    return PackageRepo(out, key, archive, packages, arch, versions)
 
 
-def _download(base: Path, tmp: Path, packages: tuple[str, ...], out: Path) -> None:
+def _versions(folder: Path, packages: tuple[str, ...]) -> dict[str, str]:
+    """The version of each package asked for, from the repository's index."""
+    found: dict[str, str] = {}
+    for stanza in (folder / "Packages").read_text().split("\n\n"):
+        fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", stanza, re.MULTILINE))
+        if fields.get("Package") in packages:
+            found[fields["Package"]] = fields["Version"]
+    return dict(sorted(found.items()))
+
+
+def _download(
+    base: Path, tmp: Path, packages: tuple[str, ...], out: Path, pins: dict[str, str]
+) -> None:
     root = tmp / "root"
     for part in ("upper", "work", "root"):
         (tmp / part).mkdir()
@@ -71,9 +121,11 @@ def _download(base: Path, tmp: Path, packages: tuple[str, ...], out: Path) -> No
             mounted.append(target)
         _copy_apt_sources(root)
         chroot = ["chroot", str(root), "env", "DEBIAN_FRONTEND=noninteractive"]
-        run([*chroot, "apt-get", "-qq", "update"], timeout=600)
+        run([*chroot, "apt-get", "-qq", "update"], timeout=900)
+        offered = _offered(chroot, [p for p in packages if p in pins])
+        asked = [f"{p}={pins[p]}" if pins.get(p) in offered.get(p, ()) else p for p in packages]
         run([*chroot, "apt-get", "-qq", "install", "-y", "--download-only",
-             "--no-install-recommends", *packages], timeout=1200)  # fmt: skip
+             "--no-install-recommends", *asked], timeout=1800)  # fmt: skip
         debs = sorted((root / "var" / "cache" / "apt" / "archives").glob("*.deb"))
         if not debs:
             raise LabError("apt downloaded no package: are they all in the base already?")
@@ -82,6 +134,18 @@ def _download(base: Path, tmp: Path, packages: tuple[str, ...], out: Path) -> No
     finally:
         for target in reversed(mounted):
             run(["umount", "--recursive", "--lazy", str(target)], check=False)
+
+
+def _offered(chroot: list[str], packages: list[str]) -> dict[str, set[str]]:
+    """Each package's versions the archive offers for the root's architecture."""
+    if not packages:
+        return {}
+    said = run([*chroot, "apt-cache", "madison", *packages], timeout=600)
+    offered: dict[str, set[str]] = {}
+    for line in said.splitlines():
+        name, version, *_ = (part.strip() for part in line.split("|"))
+        offered.setdefault(name, set()).add(version)
+    return offered
 
 
 def _copy_apt_sources(root: Path) -> None:

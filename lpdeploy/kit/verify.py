@@ -85,18 +85,33 @@ def checked_kit(
     return manifest
 
 
-def open_kit(folder: Path, plan: Path, trusted: list[PublicKey]) -> tuple[PackageRepo, Path, Path]:
-    """Verify a field kit in full before anything else; its repository, bundles, playbooks."""
+def open_kit(
+    folder: Path, plan: Path, trusted: list[PublicKey], arches: set[str]
+) -> tuple[dict[str, PackageRepo], Path, Path]:
+    """Verify a field kit in full before anything else; its repositories (one for each of
+    `arches`, the plan's architectures), bundles and playbooks."""
     manifest = checked_kit(folder, trusted)
     kit_plan = next((f.sha256 for f in manifest.files if f.path == m.PLAN), None)
     if hashlib.sha256(plan.read_bytes()).hexdigest() != kit_plan:
         raise InputError.single(
             str(plan), f"not the plan of the kit {folder} (give {folder / m.PLAN})"
         )
-    key = manifest.packages_key
+    keys = manifest.repository_keys()
+    lacking = sorted(arches - keys.keys())
+    if lacking:
+        raise InputError.single(
+            str(folder / m.MANIFEST),
+            f"the kit has no package repository for {', '.join(lacking)} (it holds "
+            f"{', '.join(sorted(keys))}): build it again with this lpdeploy",
+            "packages",
+        )
+    repos = {arch: kit_repo(folder, arch, key) for arch, key in keys.items()}
+    return repos, folder / m.BUNDLES, folder / m.PLAYBOOKS
+
+
+def kit_repo(folder: Path, arch: str, key: str) -> PackageRepo:
     archive = folder / m.PACKAGES / f"packages-{key}.tar"
-    repo = PackageRepo(folder=archive.parent, key=key, archive=archive, packages=SERVER_PACKAGES)
-    return repo, folder / m.BUNDLES, folder / m.PLAYBOOKS
+    return PackageRepo(archive.parent, key, archive, SERVER_PACKAGES, arch)
 
 
 def _regular(path: Path) -> bool:

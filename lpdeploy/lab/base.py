@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+from lpdeploy.lab.emulation import emulated, machine_arch
 from lpdeploy.lab.system import LabError, run
 from lpdeploy.output import write_atomic
 
@@ -25,7 +26,7 @@ INCLUDE = (
     "dbus",
     "iproute2",
 )
-RECIPE = 1
+RECIPE = 2
 """Raise when the steps below change, so that cached bases are rebuilt."""
 
 SSHD_CONFIG = """\
@@ -48,6 +49,18 @@ ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_k
 [Install]
 WantedBy=multi-user.target
 """
+NO_CREDENTIALS = "[Service]\nLoadCredential=\n"
+"""systemd cannot set up service credentials under qemu-user emulation ("Failed to set up
+credentials: Invalid argument", status 243): the lab's servers load none."""
+CREDENTIAL_UNITS = (
+    "systemd-sysusers", "systemd-tmpfiles-setup", "systemd-tmpfiles-setup-dev",
+    "systemd-tmpfiles-clean", "systemd-sysctl", "systemd-firstboot",
+)  # fmt: skip
+EMULATED_SERVICES = "[Service]\nPrivateNetwork=no\n"
+"""Under qemu-user, systemd cannot give a service a network namespace of its own ("Failed
+to set up network namespacing: Input/output error", status 225): systemd-hostnamed and
+systemd-timedated then never answer, and Ansible's hostname and timezone modules time out.
+An emulated base's services share the server's network namespace (a drop-in for all)."""
 
 
 def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
@@ -69,21 +82,25 @@ def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
     raise LabError(f"no apt source for Debian {RELEASE} in {sources}: the lab builds from it")
 
 
-def base_key() -> str:
+def base_key(arch: str) -> str:
     recipe = {
         "release": RELEASE,
         "include": INCLUDE,
         "recipe": RECIPE,
         "sshd": SSHD_CONFIG,
         "unit": HOSTKEY_UNIT,
-        "arch": run(["dpkg", "--print-architecture"]).strip(),
+        "credentials": [NO_CREDENTIALS, CREDENTIAL_UNITS],
+        "emulated": EMULATED_SERVICES if arch != machine_arch() else "",
+        "arch": arch,
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def ensure_base(cache: Path) -> Path:
-    """The base root filesystem, from the cache, its archive, or a new debootstrap."""
-    key = base_key()
+def ensure_base(cache: Path, arch: str | None = None) -> Path:
+    """The base root filesystem of `arch` (default: this machine's), from the cache, its
+    archive, or a new debootstrap (emulated for another architecture)."""
+    arch = arch or machine_arch()
+    key = base_key(arch)
     root = cache / f"base-{key}"
     archive = cache / f"base-{key}.tar.zst"
     if (root / ".complete").exists():
@@ -98,7 +115,11 @@ def ensure_base(cache: Path) -> Path:
             timeout=300,
         )
     else:
-        _debootstrap(stage)
+        with emulated(arch, "base-build"):
+            _debootstrap(stage, arch)
+        if arch != machine_arch():
+            services = stage / "etc" / "systemd" / "system" / "service.d"
+            write_atomic(services / "lab-emulated.conf", EMULATED_SERVICES.encode())
         tmp_archive = archive.with_suffix(".partial")
         run(["tar", "--zstd", "-cpf", str(tmp_archive), "-C", str(stage), "--numeric-owner", "."],
             timeout=600)  # fmt: skip
@@ -109,12 +130,12 @@ def ensure_base(cache: Path) -> Path:
     return root
 
 
-def _debootstrap(target: Path) -> None:
+def _debootstrap(target: Path, arch: str) -> None:
     mirror = apt_mirror()
     run(
-        ["debootstrap", "--variant=minbase", f"--include={','.join(INCLUDE)}", RELEASE,
-         str(target), mirror],
-        timeout=1200,
+        ["debootstrap", f"--arch={arch}", "--variant=minbase", f"--include={','.join(INCLUDE)}",
+         RELEASE, str(target), mirror],
+        timeout=1800,
     )  # fmt: skip
     _configure(target)
 
@@ -129,6 +150,8 @@ def _configure(root: Path) -> None:
     wants = units / "multi-user.target.wants"
     wants.mkdir(parents=True, exist_ok=True)
     (wants / "lab-hostkeys.service").symlink_to("../lab-hostkeys.service")
+    for unit in CREDENTIAL_UNITS:
+        write_atomic(units / f"{unit}.service.d" / "lab.conf", NO_CREDENTIALS.encode())
     (root / "etc" / "machine-id").write_text("")
     (root / "etc" / "apt" / "sources.list").unlink(missing_ok=True)
     for path in (root / "etc" / "apt" / "sources.list.d").glob("*"):

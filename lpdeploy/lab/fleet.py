@@ -17,16 +17,20 @@ from pathlib import Path
 from lpdeploy.errors import InputError, MissingToolError, NotRightError
 from lpdeploy.lab import network
 from lpdeploy.lab.base import ensure_base
+from lpdeploy.lab.emulation import ensure_emulation, machine_arch, release_emulation
 from lpdeploy.lab.state import HostState, LabState, load_state, save_state
-from lpdeploy.lab.system import LabError, require_lab_tools, run
+from lpdeploy.lab.system import LAB_ROOT, LabError, require_lab_tools, run
 
-LAB_ROOT = Path(os.environ.get("LPDEPLOY_LAB_DIR", "/var/lib/lpdeploy/lab"))
 CACHE = Path(os.environ.get("LPDEPLOY_CACHE", "/var/cache/lpdeploy")) / "lab"
 LAUNCHER = Path(__file__).with_name("launcher.sh")
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
 INOTIFY = Path("/proc/sys/fs/inotify/max_user_instances")
 BOOT_TIMEOUT = 120.0
+EMULATED_SLOWER = 6
+"""Boot takes a server of another architecture (emulated) up to this many times longer."""
 STOP_TIMEOUT = 20.0
+EMULATED_STOP = 5.0
+"""An emulated server's poweroff hangs (measured): SIGKILL after this long."""
 DISK_GB = int(os.environ.get("LPDEPLOY_LAB_DISK_GB", "64"))
 """Size of each server's own /srv disk: a sparse ext4 image, so it costs only what is written."""
 FAKETIME_LIB = "libfaketime.so.1"
@@ -61,10 +65,14 @@ class Lab:
 
     # -- what the CLI and the tests call ------------------------------------------------
 
-    def up(self, names: list[str], hub: str | None = None) -> LabState:
+    def up(
+        self, names: list[str], hub: str | None = None, arches: dict[str, str] | None = None
+    ) -> LabState:
         """Make the lab hold exactly these servers, booted and answering SSH. With `hub`,
-        that server joins both networks and the others only the far one, behind it."""
+        that server joins both networks and the others only the far one, behind it.
+        `arches`: a server's Debian architecture where it is not this machine's (emulated)."""
         require_lab_tools()
+        arch_of = {name: (arches or {}).get(name) or machine_arch() for name in names}
         state = self._load() or LabState(
             name=self.name, subnet=subnet_of(self.name), bridge=f"lpdbr-{self.name}"
         )
@@ -84,11 +92,15 @@ class Lab:
             network.refuse_route(state.far_subnet, present=True)
             names = [hub, *[n for n in names if n != hub]]
         self._save(state)
-        for host in [h for h in state.hosts if h.id not in names]:
+        for host in [h for h in state.hosts if h.id not in names or h.arch != arch_of[h.id]]:
             self._destroy(state, host)
+        bases = {}
+        for arch in sorted(set(arch_of.values())):
+            ensure_emulation(arch, self.name)
+            bases[arch] = str(ensure_base(self.cache, arch))
         self._tune_inotify(state, len(names))
         for name in names:
-            host = state.host(name) or self._create(state, name)
+            host = state.host(name) or self._create(state, name, arch_of[name], bases)
             if host.status != "running":
                 self._start(state, host)
         results = self._wait(state, [h for h in state.hosts])
@@ -124,6 +136,7 @@ class Lab:
             path.unlink(missing_ok=True)
         for cgroup in self._lab_cgroups():
             _remove_cgroup_tree(cgroup)
+        release_emulation(self.name)
         for folder in (self.dir / "hosts", self.dir):
             if folder.exists() and not any(folder.iterdir()):
                 folder.rmdir()
@@ -206,7 +219,7 @@ class Lab:
 
     # -- one server ---------------------------------------------------------------------
 
-    def _create(self, state: LabState, name: str) -> HostState:
+    def _create(self, state: LabState, name: str, arch: str, bases: dict[str, str]) -> HostState:
         used = {h.index for h in state.hosts}
         index = next(i for i in range(1, 240) if i not in used)
         hub = state.host(state.hub) if state.hub and state.hub != name else None
@@ -217,6 +230,8 @@ class Lab:
             netns=f"lpd-{self.name}-{index}",
             veth=f"lpd{self.name}{index}",
             reach_netns=hub.netns if hub else None,
+            arch=arch,
+            base="" if bases[arch] == state.base else bases[arch],
         )
         if state.hub == name:
             host.far_address = f"{state.far_subnet}.1"
@@ -240,7 +255,8 @@ class Lab:
         """Root: an overlay on the base. /srv: the server's own disk, bounded like a real one."""
         folder = self.host_dir(host.id)
         if not os.path.ismount(folder / "root"):
-            options = f"lowerdir={state.base},upperdir={folder / 'upper'},workdir={folder / 'work'}"
+            lower = host.base or state.base
+            options = f"lowerdir={lower},upperdir={folder / 'upper'},workdir={folder / 'work'}"
             run(["mount", "-t", "overlay", "overlay", "-o", options, str(folder / "root")])
         image, srv = folder / "disk.img", folder / "srv"
         if not image.exists():
@@ -294,10 +310,12 @@ class Lab:
         self._save(state)
 
     def _stop(self, host: HostState) -> None:
-        """SIGTERM powers the server off; a second, SIGKILL, ends whatever hangs."""
+        """SIGTERM powers the server off; SIGKILL ends whatever hangs, then every process
+        left in its cgroups (an emulated server's outlive systemd-nspawn)."""
         if host.pid and _is_launcher(host.pid):
             os.kill(host.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
+            wait = EMULATED_STOP if host.arch != machine_arch() else STOP_TIMEOUT
+            deadline = time.monotonic() + wait
             while _alive(host.pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
             if _alive(host.pid):
@@ -335,7 +353,8 @@ class Lab:
 
     def _wait(self, state: LabState, hosts: list[HostState]) -> list[BootResult]:
         """Wait for every host key, pin them, then for `systemctl is-system-running`."""
-        deadline = time.monotonic() + BOOT_TIMEOUT
+        emulated = any(h.arch != machine_arch() for h in hosts)
+        deadline = time.monotonic() + BOOT_TIMEOUT * (EMULATED_SLOWER if emulated else 1)
         keys = {h.id: self._host_key(h, deadline) for h in hosts}
         self._write_known_hosts(state)
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(hosts)))) as pool:

@@ -27,6 +27,10 @@ class HostState(BaseModel):
     far_address: str | None = None
     """For the hub: its address on the centres' network (eth1)."""
     far_veth: str | None = None
+    arch: str = "amd64"
+    """Its Debian architecture; one other than this machine's runs under emulation."""
+    base: str = ""
+    """The base root filesystem of its architecture (empty: the lab's `base`)."""
 
 
 class LabState(BaseModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lpdeploy.errors import LpdeployError, MissingToolError
 
+LAB_ROOT = Path(os.environ.get("LPDEPLOY_LAB_DIR", "/var/lib/lpdeploy/lab"))
 TOOLS = {
     "systemd-nspawn": "systemd-container",
     "debootstrap": "debootstrap",

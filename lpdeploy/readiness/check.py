@@ -87,6 +87,7 @@ def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], dee
         bundles.append({"id": ref.id, "version": ref.version, "manifest_sha256": digest})
     wanted = {
         "timezone": centre.timezone,
+        "arch": centre.arch,
         "services": centre.services,
         "bundles": bundles,
         "deep": deep,

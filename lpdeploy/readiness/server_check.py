@@ -1,7 +1,8 @@
 """Run on a centre's server (Python 3 standard library only): check what the plan asks.
 
-Argument: base64 of JSON {timezone, services, bundles: [{id, version, manifest_sha256}],
-deep, now, headroom_fraction, bundle_root}. Prints JSON [{name, ok, detail}].
+Argument: base64 of JSON {timezone, arch, services, bundles: [{id, version,
+manifest_sha256}], deep, now, headroom_fraction, bundle_root}. Prints JSON [{name, ok,
+detail}].
 """
 
 from __future__ import annotations
@@ -36,6 +37,21 @@ def system() -> Check:
         u for u in run("systemctl", "--failed", "--plain", "--no-legend").split() if "." in u
     )
     return check("system", False, f"systemd {state or 'unknown'}; failed units: {units or 'none'}")
+
+
+def platform(arch: str) -> Check:
+    """The server's architecture and release, against the plan's architecture."""
+    found = run("dpkg", "--print-architecture")
+    release = "?"
+    os_release = Path("/etc/os-release")
+    if os_release.is_file():
+        for line in os_release.read_text(encoding="utf-8").splitlines():
+            if line.startswith("VERSION_CODENAME="):
+                release = line.split("=", 1)[1].strip('"')
+    detail = f"Debian {release} on {found or '?'}"
+    if found != arch:
+        detail += f"; the plan says {arch}"
+    return check("platform", found == arch, detail)
 
 
 def disk(root: Path, headroom: float) -> Check:
@@ -145,6 +161,7 @@ def main() -> int:
     root = Path(wanted["bundle_root"])
     results = [
         system(),
+        platform(wanted.get("arch", "amd64")),
         disk(root, wanted["headroom_fraction"]),
         clock(wanted["now"], wanted["timezone"]),
         services(wanted["services"]),

@@ -18,9 +18,11 @@ def show_lab(document: dict[str, Any], stream: Console) -> None:
     table = Table()
     identity_column(table, "server", (host["id"] for host in hosts))
     identity_column(table, "address", (host["address"] for host in hosts))
+    table.add_column("arch")
     table.add_column("status")
     table.add_column("link")
     for host in document["hosts"]:
-        table.add_row(host["id"], host["address"], host["status"], "cut" if host["cut"] else "up")
+        link = "cut" if host["cut"] else "up"
+        table.add_row(host["id"], host["address"], host.get("arch", ""), host["status"], link)
     stream.print(table)
     stream.print(f"inventory {document['inventory']}")

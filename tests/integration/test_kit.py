@@ -22,7 +22,7 @@ def lpdeploy(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LPDEPLOY_HOME": str(home), "NO_COLOR": "1"}
     return subprocess.run(
         [sys.executable, "-m", "lpdeploy", *args], capture_output=True, text=True, env=env,
-        stdin=subprocess.DEVNULL, timeout=900, check=False,
+        stdin=subprocess.DEVNULL, timeout=1800, check=False,
     )  # fmt: skip
 
 

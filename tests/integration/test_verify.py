@@ -55,8 +55,8 @@ def test_a_healthy_fleet_is_ready(lab: Lab, applied: Path, tmp_path: Path) -> No
     assert code == 0, failing(report)
     assert report["ready"] is True
     names = {k["name"] for k in report["centres"][0]["checks"]}
-    assert names == {"reachable", "system", "disk", "clock", "services", "portal", "content",
-                     "bundles", "unexpected", "packages"}  # fmt: skip
+    assert names == {"reachable", "system", "platform", "disk", "clock", "services", "portal",
+                     "content", "bundles", "unexpected", "packages"}  # fmt: skip
     cases = ET.parse(junit).getroot().findall(".//testcase")
     assert len(cases) == 3 * len(names)
     assert not ET.parse(junit).getroot().findall(".//failure")

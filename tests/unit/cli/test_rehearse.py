@@ -22,7 +22,7 @@ class FakeLab:
     def __init__(self, name: str) -> None:
         self.inventory = Path("/nowhere/inventory.yml")
 
-    def up(self, names: list[str]) -> LabState:
+    def up(self, names: list[str], arches: dict[str, str]) -> LabState:
         hosts = [
             HostState(id=n, index=i, address=f"10.9.0.{10 + i}", netns="n", veth="v")
             for i, n in enumerate(names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -12,7 +13,14 @@ from lpdeploy.bundle.keys import generate_keys, load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.kit import _bytes, _fits, _writable_kit_folder
 from lpdeploy.errors import InputError, NotRightError
-from lpdeploy.kit.build import KitBuild, kit_sources, plan_kit, write_kit
+from lpdeploy.kit.build import (
+    KitBuild,
+    add_wheels,
+    kit_sources,
+    plan_kit,
+    wheel_machines,
+    write_kit,
+)
 from lpdeploy.kit.packages import PACKAGES, PackageRepo
 from lpdeploy.kit.verify import open_kit, verify_kit
 from lpdeploy.plan import build_plan
@@ -39,11 +47,21 @@ def fixture_parts(tmp_path: Path) -> tuple[Path, Plan, PackageRepo, Path]:
 
 def make_kit(parts: tuple[Path, Plan, PackageRepo, Path], out: Path, base: Path | None = None
              ) -> KitBuild:  # fmt: skip
-    plan_path, plan, repo, public = parts
-    sources = kit_sources(plan_path, plan, load_catalog(REPO / "bundles"), repo,
+    return make_mixed_kit(parts, out, {"amd64": parts[2]}, base)
+
+
+def make_mixed_kit(
+    parts: tuple[Path, Plan, PackageRepo, Path],
+    out: Path,
+    repos: dict[str, PackageRepo],
+    base: Path | None = None,
+) -> KitBuild:
+    plan_path, plan, _, public = parts
+    sources = kit_sources(plan_path, plan, load_catalog(REPO / "bundles"), repos,
                           REPO / "playbooks", None)  # fmt: skip
     build = plan_kit(sources, out, base)
-    write_kit(build, plan, KEY, public.with_suffix(".key"))
+    write_kit(build, plan, {arch: repo.key for arch, repo in repos.items()},
+              public.with_suffix(".key"))  # fmt: skip
     return build
 
 
@@ -165,16 +183,68 @@ def test_apply_takes_only_the_kits_own_plan(
     kit = tmp_path / "kit"
     make_kit(parts, kit)
     trusted = [load_public_key(parts[3])]
-    repo, bundles, playbooks = open_kit(kit, kit / "plan.json", trusted)
-    assert repo.archive.is_file() and (playbooks / "site.yml").is_file() and bundles.is_dir()
+    repos, bundles, playbooks = open_kit(kit, kit / "plan.json", trusted, {"amd64"})
+    assert repos["amd64"].archive.is_file()
+    assert (playbooks / "site.yml").is_file() and bundles.is_dir()
     other = tmp_path / "other.json"
     other.write_text("{}")
     with pytest.raises(InputError, match="not the plan of the kit"):
-        open_kit(kit, other, trusted)
+        open_kit(kit, other, trusted, {"amd64"})
     manifest = json.loads((kit / "kit.json").read_text())
     manifest["files"] = [f for f in manifest["files"] if f["path"] != "plan.json"]
     (kit / "kit.json").write_text(json.dumps(manifest))
     (kit / "kit.json.sig").unlink()
     (kit / "plan.json").rename(other)
     with pytest.raises(InputError, match="not the plan of the kit"):
-        open_kit(kit, other, [])  # a kit that lists no plan at all
+        open_kit(kit, other, [], {"amd64"})  # a kit that lists no plan at all
+
+
+def test_a_mixed_kit_holds_a_repository_per_architecture(
+    parts: tuple[Path, Plan, PackageRepo, Path], tmp_path: Path
+) -> None:
+    amd64 = parts[2]
+    archive = tmp_path / "repo-arm64" / "packages-fedcba9876543210.tar"
+    archive.parent.mkdir()
+    archive.write_bytes(b"arm64 debs" * 100)
+    arm64 = PackageRepo(archive.parent, "fedcba9876543210", archive, PACKAGES, "arm64")
+    kit = tmp_path / "kit"
+    build = make_mixed_kit(parts, kit, {"amd64": amd64, "arm64": arm64})
+    names = {f.path for f in build.files}
+    assert {f"packages/packages-{KEY}.tar", "packages/packages-fedcba9876543210.tar"} <= names
+    trusted = [load_public_key(parts[3])]
+    manifest = json.loads((kit / "kit.json").read_text())
+    assert manifest["packages"] == {"amd64": KEY, "arm64": "fedcba9876543210"}
+    repos, _, _ = open_kit(kit, kit / "plan.json", trusted, {"amd64", "arm64"})
+    assert repos["arm64"].archive.read_bytes() == archive.read_bytes()
+    assert repos["arm64"].arch == "arm64"
+
+    only_amd64 = tmp_path / "only-amd64"
+    make_kit(parts, only_amd64)
+    with pytest.raises(InputError, match="no package repository for arm64"):
+        open_kit(only_amd64, only_amd64 / "plan.json", trusted, {"amd64", "arm64"})
+
+
+def test_a_kit_from_before_architectures_is_amd64(
+    parts: tuple[Path, Plan, PackageRepo, Path], tmp_path: Path
+) -> None:
+    kit = tmp_path / "kit"
+    make_kit(parts, kit)
+    manifest = json.loads((kit / "kit.json").read_text())
+    del manifest["packages"]
+    (kit / "kit.json").write_text(json.dumps(manifest))
+    (kit / "kit.json.sig").unlink()
+    repos, _, _ = open_kit(kit, kit / "plan.json", [], {"amd64"})
+    assert repos["amd64"].key == KEY
+
+
+def test_a_hub_of_another_architecture_gets_its_compiled_wheels(tmp_path: Path) -> None:
+    """Downloads one wheel from the package registry, as `kit build --hub-arch` does."""
+    version = importlib.metadata.version("pyyaml")
+    native = tmp_path / f"pyyaml-{version}-cp311-cp311-manylinux_2_17_x86_64.whl"
+    native.write_bytes(b"")
+    (tmp_path / "lpdeploy-0.1.0-py3-none-any.whl").write_bytes(b"")
+    assert wheel_machines(tmp_path) == {"x86_64"}
+    add_wheels(tmp_path, "arm64")
+    assert wheel_machines(tmp_path) == {"x86_64", "aarch64"}
+    fetched = [w.name for w in tmp_path.glob("*aarch64*.whl")]
+    assert len(fetched) == 1 and fetched[0].startswith(f"pyyaml-{version}-cp311-")

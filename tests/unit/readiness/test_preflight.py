@@ -7,13 +7,15 @@ import io
 import socket
 import subprocess
 import threading
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
 
 from lpdeploy.inventory.connections import known_name
+from lpdeploy.lab.emulation import machine_arch
 from lpdeploy.plan.model import PlanCentre
-from lpdeploy.preflight import FACTS, Facts, _checks, _facts, _platform, controller_arch
+from lpdeploy.preflight import FACTS, Facts, _checks, _facts, _platform
 from lpdeploy.runner.hub import direct
 from lpdeploy.runner.inventory import Connection
 
@@ -52,7 +54,7 @@ def test_facts_carry_the_desired_state_the_server_recorded() -> None:
 
 def test_the_facts_command_runs_in_a_shell_here() -> None:
     facts = _facts(client(FACTS))
-    assert facts.free > 0 and facts.arch == controller_arch()
+    assert facts.free > 0 and facts.arch == machine_arch()
 
 
 def test_no_disk_answer_is_a_value_error() -> None:
@@ -60,15 +62,31 @@ def test_no_disk_answer_is_a_value_error() -> None:
         _facts(client("echo arch=amd64"))
 
 
+def centre(hardware: str = "rpi4-128g", arch: str = "arm64") -> PlanCentre:
+    return PlanCentre.model_validate({
+        "id": "c", "host": None, "wave": 1, "hardware": hardware, "arch": arch,
+        "storage_budget_bytes": 0, "services": [], "bundles": [], "bytes_total": 0,
+        "learners": 1, "languages": ["en"], "timezone": "UTC",
+    })  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("release", "arch", "ok"),
-    [("bookworm", None, True), ("bullseye", None, False), ("bookworm", "s390x", False)],
+    [("bookworm", "arm64", True), ("bullseye", "arm64", False), ("bookworm", "amd64", False)],
 )
-def test_platform(release: str, arch: str | None, ok: bool) -> None:
-    facts = Facts(free=1, held=0, arch=arch or controller_arch(), release=release)
-    verdict = _platform(facts)
+def test_platform(release: str, arch: str, ok: bool) -> None:
+    verdict = _platform(centre(), Facts(free=1, held=0, arch=arch, release=release))
     assert verdict.ok is ok
     assert release in verdict.detail
+
+
+def test_an_architecture_other_than_the_plans_names_both() -> None:
+    facts = Facts(free=1, held=0, arch="amd64", release="bookworm")
+    verdict = _platform(centre("rpi4-128g", "arm64"), facts)
+    assert not verdict.ok
+    assert verdict.detail.startswith("plan: rpi4-128g, arm64; server: amd64")
+    verdict = _platform(centre("nuc-512g", "amd64"), replace(facts, arch="arm64"))
+    assert verdict.detail.startswith("plan: nuc-512g, amd64; server: arm64")
 
 
 def test_known_name_brackets_a_port_other_than_22() -> None:

@@ -69,22 +69,24 @@ def test_each_bundle_and_the_archive_cross_to_the_hub_once(tmp_path: Path) -> No
     pushed.clear()
     refs = {name: SimpleNamespace(id=name, version="1") for name in ("a", "b", "c")}
     centres = [
-        SimpleNamespace(bundles=[refs["a"], refs["b"]]),
-        SimpleNamespace(bundles=[refs["a"], refs["c"]]),
-        SimpleNamespace(bundles=[refs["b"]]),
+        SimpleNamespace(id="c1", bundles=[refs["a"], refs["b"]]),
+        SimpleNamespace(id="c2", bundles=[refs["a"], refs["c"]]),
+        SimpleNamespace(id="c3", bundles=[refs["b"]]),
     ]
-    archive = tmp_path / "packages-k.tar"
+    archive, arm64 = tmp_path / "packages-k.tar", tmp_path / "packages-r.tar"
     archive.write_bytes(b"tar")
+    arm64.write_bytes(b"arm64 tar")
     hub = RecordingHub(name="hub", connection=Connection(host="hub", address="10.0.0.2"),
                        known_hosts=())  # fmt: skip
     sources = {(n, "1"): tmp_path / f"{n}-1" for n in refs}
-    relay = Relay(hub, sources, archive)
+    relay = Relay(hub, sources, {"c1": archive, "c2": archive, "c3": arm64})
     relay.stage(cast(list[PlanCentre], centres[:1]))
     relay.stage(cast(list[PlanCentre], centres))
     assert pushed == [
         ("packages-k.tar", "/var/lib/lpdeploy-hub/packages/packages-k.tar", True),
         ("a-1", "/var/lib/lpdeploy-hub/bundles/a-1", False),
         ("b-1", "/var/lib/lpdeploy-hub/bundles/b-1", False),
+        ("packages-r.tar", "/var/lib/lpdeploy-hub/packages/packages-r.tar", True),
         ("c-1", "/var/lib/lpdeploy-hub/bundles/c-1", False),
     ]
-    assert relay.sent == 4
+    assert relay.sent == 5
