@@ -6,13 +6,16 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv zim-tools kiwix-tools debootstrap systemd-container dpkg-dev \
 	rsync openssh-client zstd iproute2 chromium e2fsprogs libfaketime qemu-user-static
 PROFILE ?= examples/profiles/eastern-chad.yaml
+# Raspberry Pi centres of the demo that get an emulated arm64 server (the others run on
+# this machine's architecture): each emulated one adds minutes. EMULATED= emulates them all.
+EMULATED ?= 1
 
 .PHONY: demo test lint setup apt bundles clean
 
 demo: setup
 	$(BIN)/lpdeploy profile validate $(PROFILE)
 	$(BIN)/lpdeploy catalog list
-	$(BIN)/lpdeploy rehearse $(PROFILE)
+	$(BIN)/lpdeploy rehearse $(PROFILE) $(if $(EMULATED),--emulated $(EMULATED))
 
 # Rebuild the sample bundles whose sources changed (needs zim-tools), signed with the demo key.
 bundles: setup

@@ -17,6 +17,7 @@ from lpdeploy.lab.emulation import machine_arch
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan import build_plan
+from lpdeploy.plan.rehearsal import rehearsal_plan
 from lpdeploy.profile import load_profile
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import state_dir
@@ -31,6 +32,16 @@ def rehearse(
     catalog: CatalogDir = None,
     lab: LabName = "main",
     vault_password_file: VaultPasswordFile = None,
+    emulated: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Emulate at most N of the centres whose servers are of another architecture "
+            "than this machine's (arm64 on an amd64 machine: slow); the others are rehearsed "
+            "on servers of this machine's architecture, as if their hardware were [default: "
+            "all]",
+        ),
+    ] = None,
     json: Json = False,
 ) -> None:
     """Bring up a lab server per centre, plan, apply, and verify: a full rehearsal.
@@ -38,13 +49,20 @@ def rehearse(
     loaded = load_profile(profile)
     secrets = resolve_secrets(loaded.profile.secrets, profile.parent, vault_password_file)
     source = catalog_path(catalog)
-    plan = build_plan(loaded, load_catalog(source))
+    plan, native = rehearsal_plan(
+        build_plan(loaded, load_catalog(source)), machine_arch(), emulated
+    )
     rehearsals = state_dir() / "rehearsals"
     plan_path = rehearsals / f"{plan.profile.name}.json"
     report_path = rehearsals / f"{plan.profile.name}.html"
     write_atomic(plan_path, canonical_json(plan))
     if not json:
         show_plan(plan)
+    if native:
+        err.print(
+            f"rehearsing {', '.join(native)} on {machine_arch()} servers, as if their hardware "
+            f"were (--emulated {emulated})"
+        )
     fleet = Lab(lab)
     arches: dict[str, str] = {centre.id: centre.arch for centre in plan.centres}
     emulated = sum(1 for arch in arches.values() if arch != machine_arch())
@@ -69,16 +87,18 @@ def rehearse(
                 "ready": report.ready,
                 "readiness": report.model_dump(mode="json"),
                 "report": str(report_path),
+                "rehearsed_native": native,
             }
         )
     else:
         show_report(report)
         out.print(f"plan {plan_path}")
         out.print(f"report {report_path}")
+        width = max(len(centre.id) for centre in plan.centres)
         for centre in plan.centres:
             address = addresses[centre.id]
             kiwix = f"   kiwix http://{address}/kiwix/" if "kiwix" in centre.services else ""
-            out.print(f"  {centre.id}   portal http://{address}/{kiwix}")
+            out.print(f"  {centre.id:<{width}}   portal http://{address}/{kiwix}")
         out.print(f"take the lab down with: lpdeploy lab down --lab {lab}")
     if not (result.ok and report.ready):
         raise typer.Exit(RC.FAILED)

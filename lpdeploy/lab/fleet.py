@@ -82,7 +82,14 @@ class Lab:
                 "--hub",
             )  # fmt: skip
         self.dir.mkdir(parents=True, exist_ok=True)
-        state.base = str(ensure_base(self.cache))
+        self._save(state)
+        for arch in sorted(set(arch_of.values())):
+            ensure_emulation(arch, self.name)
+        wanted = sorted({machine_arch(), *arch_of.values()})
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:  # downloads overlap
+            built = pool.map(lambda arch: str(ensure_base(self.cache, arch)), wanted)
+            bases = dict(zip(wanted, built, strict=True))
+        state.base = bases[machine_arch()]
         self._ensure_key()
         network.ensure_bridge(state.bridge, state.gateway)
         state.hub = hub
@@ -94,10 +101,6 @@ class Lab:
         self._save(state)
         for host in [h for h in state.hosts if h.id not in names or h.arch != arch_of[h.id]]:
             self._destroy(state, host)
-        bases = {}
-        for arch in sorted(set(arch_of.values())):
-            ensure_emulation(arch, self.name)
-            bases[arch] = str(ensure_base(self.cache, arch))
         self._tune_inotify(state, len(names))
         for name in names:
             host = state.host(name) or self._create(state, name, arch_of[name], bases)

@@ -12,6 +12,8 @@ from lpdeploy.catalog import Catalog, load_catalog
 from lpdeploy.output import canonical_json
 from lpdeploy.plan import Plan, build_plan
 from lpdeploy.plan.build import _waves
+from lpdeploy.plan.diff import diff_plans
+from lpdeploy.plan.rehearsal import rehearsal_plan
 from lpdeploy.profile import HardwareModel, LoadedProfile, Profile, load_profile
 
 GOLDEN = Path(__file__).parents[2] / "fixtures" / "golden" / "small-plan.json"
@@ -189,3 +191,23 @@ def test_a_plan_without_arch_is_amd64(fixtures: Path) -> None:
         del centre["arch"]
     old = Plan.model_validate(document)
     assert {c.arch for c in old.centres} == {"amd64"}
+
+
+def test_plan_diff_reports_a_changed_architecture(plan: Plan) -> None:
+    moved = plan.centres[0].model_copy(update={"arch": "amd64"})
+    other = plan.model_copy(update={"centres": [moved, *plan.centres[1:]]})
+    diff = diff_plans(plan, other)
+    assert [(c.id, c.moved) for c in diff.centres_changed] == [("lc-01", ["arch: arm64 -> amd64"])]
+
+
+def test_a_rehearsal_emulates_at_most_so_many_foreign_centres(plan: Plan) -> None:
+    both = plan.model_copy(
+        update={"centres": [c.model_copy(update={"arch": "arm64"}) for c in plan.centres]}
+    )
+    same, moved = rehearsal_plan(both, "amd64", None)
+    assert same is both and moved == []
+    one, moved = rehearsal_plan(both, "amd64", 1)
+    assert moved == ["lc-02", "lc-03"]
+    assert [c.arch for c in one.centres] == ["arm64", "amd64", "amd64"]
+    none, moved = rehearsal_plan(both, "amd64", 0)
+    assert {c.arch for c in none.centres} == {"amd64"} and len(moved) == 3
