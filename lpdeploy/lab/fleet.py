@@ -72,7 +72,8 @@ class Lab:
         that server joins both networks and the others only the far one, behind it.
         `arches`: a server's Debian architecture where it is not this machine's (emulated)."""
         require_lab_tools()
-        arch_of = {name: (arches or {}).get(name) or machine_arch() for name in names}
+        servers = [hub, *names] if hub is not None else names
+        arch_of = {name: (arches or {}).get(name) or machine_arch() for name in servers}
         state = self._load() or LabState(
             name=self.name, subnet=subnet_of(self.name), bridge=f"lpdbr-{self.name}"
         )

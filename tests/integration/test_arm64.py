@@ -3,6 +3,7 @@ servers, deployed from a field kit that holds a package repository per architect
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lpdeploy.lab.fleet import Lab
+from lpdeploy.lab.emulation import BINFMT
+from lpdeploy.lab.fleet import CGROUP_ROOTS, Lab
 from lpdeploy.lab.state import HostState
 
 from .test_kit import lpdeploy
@@ -35,17 +37,44 @@ centres:  # the canary (wave 1) is nuc-01; the Raspberry Pi is in wave 2
 """
 
 
+def binfmt() -> str | None:
+    """The machine's qemu-aarch64 rule, as the kernel shows it (None: none registered)."""
+    rule = BINFMT / "qemu-aarch64"
+    return rule.read_text() if rule.exists() else None
+
+
+def rooted_in(folder: Path) -> list[int]:
+    """Processes whose root directory is inside `folder` (a lab server's, emulated or not)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if str((proc / "root").readlink()).startswith(str(folder)):
+                    found.append(int(proc.name))
+    return found
+
+
 @pytest.fixture(name="mixed", scope="module")
 def fixture_mixed() -> Iterator[Lab]:
     lab = Lab("mixed")
     lab.down()
+    before = binfmt()
     try:
         started = time.monotonic()
         lab.up([PI, "nuc-01", "nuc-02"], arches={PI: "arm64"})
         print(f"mixed lab up in {time.monotonic() - started:.1f} s")
+        running = rooted_in(lab.host_dir(PI))
+        assert running, "the arm64 server's processes are not where the test looks"
         yield lab
     finally:
+        pi = host(lab, PI)
+        cgroups = [root / "lpdeploy-mixed" for root in CGROUP_ROOTS]
         lab.down()
+        assert not any(cgroup.exists() for cgroup in cgroups), "cgroups left behind"
+        assert pi.pid is not None and not Path(f"/proc/{pi.pid}").exists()
+        left = rooted_in(lab.host_dir(PI))
+        assert not left, f"processes of the arm64 server outlived lab down: {left}"
+        assert binfmt() == before, "lab down did not put the binfmt rule back"
 
 
 def host(lab: Lab, name: str) -> HostState:

@@ -26,17 +26,21 @@ def lpdeploy(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def kit_inputs(home: Path, tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
+    """The lab3 plan, and the kit build options that sign with a new key `kit`."""
+    plan = tmp_path / "plan.json"
+    assert lpdeploy(home, "plan", str(PROFILE), "--out", str(plan)).returncode == 0
+    made = lpdeploy(home, "keys", "generate", "--out", str(tmp_path), "--name", "kit")
+    assert made.returncode == 0, made.stderr
+    return plan, ("--sign-key", str(tmp_path / "kit.key"), "--trusted-key", str(DEMO_KEY))
+
+
 def test_a_kit_is_built_verified_refused_when_tampered_and_deployed(
     lab: Lab, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    plan = tmp_path / "plan.json"
-    assert lpdeploy(home, "plan", str(PROFILE), "--out", str(plan)).returncode == 0
-    assert (
-        lpdeploy(home, "keys", "generate", "--out", str(tmp_path), "--name", "kit").returncode == 0
-    )
+    plan, sign = kit_inputs(home, tmp_path)
     kit = tmp_path / "usb" / "kit"
-    sign = ("--sign-key", str(tmp_path / "kit.key"), "--trusted-key", str(DEMO_KEY))
     built = lpdeploy(home, "kit", "build", str(plan), "--out", str(kit), *sign, "--json")
     assert built.returncode == 0, built.stderr
     document = json.loads(built.stdout)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lpdeploy.kit.packages import PACKAGES, package_repo
+from lpdeploy.kit.packages import PACKAGES, package_repos
 from lpdeploy.lab.base import ensure_base
 from lpdeploy.lab.emulation import emulated, interpreter, machine_arch
 from lpdeploy.lab.fleet import CACHE
@@ -25,7 +25,10 @@ ROLE_PACKAGES = ("nginx-light", "kiwix-tools", "rsync", "sudo", "tzdata")
 
 
 def test_a_foreign_repository_serves_a_server_of_that_architecture(tmp_path: Path) -> None:
-    repo = package_repo(tmp_path / "repo", CACHE, FOREIGN)
+    repos = package_repos(tmp_path / "repos", CACHE, [FOREIGN, machine_arch()])
+    repo = repos[FOREIGN]
+    for name, version in repos[machine_arch()].versions.items():  # pinned where offered
+        assert re.sub(r"\+b\d+$", "", repo.versions[name]) == re.sub(r"\+b\d+$", "", version)
     index = (repo.folder / "Packages").read_text()
     arches = set(re.findall(r"^Architecture: (\S+)$", index, re.MULTILINE))
     assert arches == {FOREIGN, "all"}
