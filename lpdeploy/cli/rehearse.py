@@ -65,9 +65,9 @@ def rehearse(
         )
     fleet = Lab(lab)
     arches: dict[str, str] = {centre.id: centre.arch for centre in plan.centres}
-    emulated = sum(1 for arch in arches.values() if arch != machine_arch())
-    foreign = f" ({emulated} emulated)" if emulated else ""
-    err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers{foreign}...")
+    foreign = sum(1 for arch in arches.values() if arch != machine_arch())
+    emulating = f" ({foreign} emulated)" if foreign else ""
+    err.print(f"lab '{lab}': bringing up {len(plan.centres)} servers{emulating}...")
     state = fleet.up(list(arches), arches=arches)
     result = run_apply(plan, catalog=source, inventory=fleet.inventory, quiet=json, secrets=secrets)
     if not json:
