@@ -43,13 +43,15 @@ def binfmt() -> str | None:
     return rule.read_text() if rule.exists() else None
 
 
-def rooted_in(folder: Path) -> list[int]:
-    """Processes whose root directory is inside `folder` (a lab server's, emulated or not)."""
+def rooted_in(root: tuple[int, int]) -> list[int]:
+    """Processes whose root directory is `root` (device, inode): a lab server's, seen from
+    any mount namespace, and even once its overlay is unmounted (a process there keeps it)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             with contextlib.suppress(OSError):
-                if str((proc / "root").readlink()).startswith(str(folder)):
+                seen = (proc / "root").stat()
+                if (seen.st_dev, seen.st_ino) == root:
                     found.append(int(proc.name))
     return found
 
@@ -59,12 +61,14 @@ def fixture_mixed() -> Iterator[Lab]:
     lab = Lab("mixed")
     lab.down()
     before = binfmt()
+    pi_root = (0, 0)
     try:
         started = time.monotonic()
         lab.up([PI, "nuc-01", "nuc-02"], arches={PI: "arm64"})
         print(f"mixed lab up in {time.monotonic() - started:.1f} s")
-        running = rooted_in(lab.host_dir(PI))
-        assert running, "the arm64 server's processes are not where the test looks"
+        seen = (lab.host_dir(PI) / "root").stat()
+        pi_root = (seen.st_dev, seen.st_ino)
+        assert len(rooted_in(pi_root)) > 3, "the arm64 server's processes are not found"
         yield lab
     finally:
         pi = host(lab, PI)
@@ -72,7 +76,7 @@ def fixture_mixed() -> Iterator[Lab]:
         lab.down()
         assert not any(cgroup.exists() for cgroup in cgroups), "cgroups left behind"
         assert pi.pid is not None and not Path(f"/proc/{pi.pid}").exists()
-        left = rooted_in(lab.host_dir(PI))
+        left = rooted_in(pi_root)
         assert not left, f"processes of the arm64 server outlived lab down: {left}"
         assert binfmt() == before, "lab down did not put the binfmt rule back"
 
