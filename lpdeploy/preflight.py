@@ -16,17 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lpdeploy.errors import NotRightError
-from lpdeploy.inventory.connections import known_name
+from lpdeploy.connect import TIMEOUT, Connection, Connector, direct, known_name, pinned_client
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
-from lpdeploy.runner.hub import Connector, direct
-from lpdeploy.runner.inventory import Connection
 
 if TYPE_CHECKING:
     import paramiko
 
-TIMEOUT = 8.0
 RETRY_AFTER = 1.0
 RELEASES = ("bookworm",)
 """Debian releases the offline package repository is built for (the lab's base)."""
@@ -155,47 +151,6 @@ def _checks_once(
     finally:
         client.close()
     return [*checks, _disk(centre, facts), _platform(centre, facts)], facts
-
-
-def pinned_client(
-    connection: Connection, files: list[Path], sock: object = None, timeout: float = TIMEOUT
-) -> paramiko.SSHClient:
-    """An SSH session that accepts only a host key pinned in `files` (RejectPolicy: an
-    unknown key is refused, never added) and logs in with the inventory's user and key.
-    `sock`: a stream already open to the server (a socket, or a channel through a hub)."""
-    import paramiko
-
-    client = paramiko.SSHClient()
-    for path in files:  # as "system" keys: paramiko never writes those back
-        if path.is_file():
-            client.load_system_host_keys(str(path))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    try:
-        client.connect(
-            connection.address, port=connection.port, username=connection.user or None,
-            key_filename=connection.key_file or None, sock=sock, timeout=timeout,  # type: ignore[arg-type]
-            banner_timeout=timeout, auth_timeout=timeout, allow_agent=not connection.key_file,
-            look_for_keys=not connection.key_file,
-        )  # fmt: skip
-    except BaseException:
-        client.close()
-        raise
-    return client
-
-
-def server_arch(connection: Connection, files: list[Path]) -> str:
-    """A server's Debian architecture, asked over SSH with its pinned host key."""
-    import paramiko
-
-    try:
-        client = pinned_client(connection, files)
-    except (paramiko.SSHException, OSError, EOFError) as exc:
-        raise NotRightError(f"{connection.host}: SSH: {exc}") from None
-    try:
-        _, stdout, _ = client.exec_command("dpkg --print-architecture", timeout=TIMEOUT)
-        return stdout.read().decode(errors="replace").strip()
-    finally:
-        client.close()
 
 
 def _facts(client: paramiko.SSHClient) -> Facts:

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lpdeploy.inventory.connections import known_name
-from lpdeploy.preflight import TIMEOUT
-from lpdeploy.runner.inventory import Connection
+from lpdeploy.connect import TIMEOUT, Connection, known_name
 
 if TYPE_CHECKING:
     import paramiko

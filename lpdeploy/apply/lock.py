@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lpdeploy.errors import LpdeployError
-from lpdeploy.runner.run import STOP_GRACE, is_ansible
+from lpdeploy.runner.job import STOP_GRACE, is_ansible
 
 
 class BusyError(LpdeployError):

@@ -14,8 +14,8 @@ from lpdeploy.bundle.keys import PublicKey
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.bundle.verify import verify_bundle
 from lpdeploy.catalog import Catalog
+from lpdeploy.connect import Connection, pinned_files
 from lpdeploy.errors import InputError, LpdeployError, NotRightError
-from lpdeploy.inventory.connections import pinned_files
 from lpdeploy.inventory.render import render_inventory
 from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import PackageRepo
@@ -23,9 +23,10 @@ from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.preflight import survey
 from lpdeploy.runner.hub import ROOT, Hub, hub_from
-from lpdeploy.runner.inventory import Connection, inventory_connections
+from lpdeploy.runner.inventory import inventory_connections
+from lpdeploy.runner.job import STOP_GRACE
 from lpdeploy.runner.reduce import RunState, reduce_event
-from lpdeploy.runner.run import STOP_GRACE, start_run
+from lpdeploy.runner.run import start_run
 from lpdeploy.runner.spec import build_spec
 
 UNCHANGED = "unchanged: the server holds this desired state"

@@ -10,13 +10,12 @@ import typer
 
 from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.cli.options import Json
+from lpdeploy.connect import pinned_files, server_arch
 from lpdeploy.errors import RC, InputError, NotRightError
-from lpdeploy.inventory.connections import pinned_files
 from lpdeploy.kit import manifest as m
 from lpdeploy.kit.build import wheel_machines
 from lpdeploy.kit.verify import checked_kit
 from lpdeploy.lab.emulation import QEMU
-from lpdeploy.preflight import server_arch
 from lpdeploy.runner.hub import VENV
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.reduce import reduce_events

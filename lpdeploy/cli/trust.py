@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from lpdeploy.cli.options import Json
+from lpdeploy.connect import pinned_files
 from lpdeploy.errors import RC, InputError
-from lpdeploy.inventory.connections import centre_connections, pinned_files
+from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.plan.load import load_plan
 from lpdeploy.preflight import preflight
 from lpdeploy.runner.inventory import inventory_connections

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
+from lpdeploy.connect import Connection
 from lpdeploy.errors import InputError
 from lpdeploy.plan.model import Plan
-from lpdeploy.runner.inventory import Connection, inventory_connections
-from lpdeploy.settings import state_dir
+from lpdeploy.runner.inventory import inventory_connections
 
 
 def centre_connections(
@@ -30,17 +29,3 @@ def centre_connections(
             str(inventory), f"centres not in the inventory: {', '.join(missing)}"
         )
     return {c.id: known[c.id] for c in plan.centres}
-
-
-def pinned_files(connections: Iterable[Connection]) -> list[Path]:
-    """Where pinned host keys are read from: lpdeploy's own known_hosts (`lpdeploy trust`
-    writes it), the files the inventory names, then ~/.ssh/known_hosts."""
-    named = [Path(f).expanduser() for c in connections for f in c.known_hosts]
-    found = [state_dir() / "known_hosts", *named, Path.home() / ".ssh" / "known_hosts"]
-    return list(dict.fromkeys(found))
-
-
-def known_name(connection: Connection) -> str:
-    """The name a host's key is filed under in known_hosts."""
-    port = connection.port
-    return connection.address if port == 22 else f"[{connection.address}]:{port}"

@@ -19,13 +19,14 @@ from pathlib import Path
 import yaml
 
 from lpdeploy.catalog import Catalog
-from lpdeploy.inventory.connections import centre_connections, pinned_files
+from lpdeploy.connect import Connector, pinned_files
+from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.inventory.render import GROUP, centre_vars
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
-from lpdeploy.runner.hub import Connector, Hub, hub_from
+from lpdeploy.runner.hub import Hub, hub_from
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec

@@ -10,39 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import socket
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from lpdeploy.connect import Connection, Connector, pinned_client, pinned_files
 from lpdeploy.errors import InputError, NotRightError
-from lpdeploy.runner.inventory import Connection
 
 ROOT = "/var/lib/lpdeploy-hub"
 """Where the hub keeps bundles, packages and running jobs."""
 VENV = "/opt/lpdeploy-hub"
 """The hub's Python environment (ansible-runner, ansible-core, lpdeploy), from the kit."""
 TIMEOUT = 10.0
-CONNECT_TIMEOUT = 8.0
-
-
-class Stream(Protocol):
-    """What a connector returns: a socket, or an SSH channel through the hub."""
-
-    def sendall(self, data: bytes, /) -> Any: ...
-    def recv(self, size: int, /) -> bytes: ...
-    def close(self) -> None: ...
-    def settimeout(self, timeout: float | None, /) -> None: ...
-
-
-Connector = Callable[[str, int], Any]
-"""Open a stream to (address, port)."""
-
-
-def direct(address: str, port: int) -> socket.socket:
-    return socket.create_connection((address, port), CONNECT_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -122,8 +103,6 @@ class Hub:
         """A connector whose streams are SSH channels the hub opens to the centres."""
         import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
-        from lpdeploy.preflight import pinned_client
-
         try:
             client = pinned_client(self.connection, list(self.known_hosts), timeout=TIMEOUT)
         except (paramiko.SSHException, OSError, EOFError) as exc:
@@ -151,8 +130,6 @@ class Hub:
 def hub_from(name: str, connections: dict[str, Connection]) -> Hub:
     """The hub named `name` in the inventory, its host key pinned where the inventory says
     (or lpdeploy's own known_hosts); the centres' key comes from the inventory too."""
-    from lpdeploy.inventory.connections import pinned_files
-
     connection = connections.get(name)
     if connection is None:
         raise InputError.single(

@@ -6,12 +6,12 @@ import hashlib
 import json
 import os
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ansible_runner
 
+from lpdeploy.connect import Connection
 from lpdeploy.document import read_text
 from lpdeploy.errors import InputError
 from lpdeploy.output import write_atomic
@@ -25,19 +25,6 @@ CONNECTION_VARS = (
     "ansible_ssh_common_args",
     "ansible_ssh_extra_args",
 )
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How Ansible reaches one host, as the inventory says."""
-
-    host: str
-    address: str
-    port: int = 22
-    user: str = ""
-    key_file: str = ""
-    known_hosts: tuple[str, ...] = ()
-    """UserKnownHostsFile named in the host's SSH arguments, if any."""
 
 
 def inventory_connections(inventory: Path, cache: Path | None = None) -> dict[str, Connection]:

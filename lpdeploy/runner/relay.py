@@ -23,7 +23,7 @@ import yaml
 from lpdeploy.output import write_atomic
 from lpdeploy.runner import hub as hubs
 from lpdeploy.runner.hub import Hub
-from lpdeploy.runner.run import SECRETS_FILE, Event, Run, job_kwargs
+from lpdeploy.runner.job import SECRETS_FILE, Event, Run, job_kwargs
 from lpdeploy.runner.spec import RunSpec, ssh_args
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

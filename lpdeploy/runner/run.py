@@ -4,94 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
-import secrets
-import shlex
-import signal
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ansible_runner
 
 from lpdeploy.output import write_atomic
+from lpdeploy.runner.job import SECRETS_FILE, Event, Run, job_kwargs
+from lpdeploy.runner.relay import start_relayed
 from lpdeploy.runner.spec import RunSpec
-
-VAULT_PROMPT = r"^Vault password:\s*?$"
-SECRETS_FILE = "secrets.vault.yml"
-
-Event = dict[str, Any]
-STOP_GRACE = 10.0
-"""Seconds Ansible gets to end its current step after SIGINT, before it is killed."""
-
-
-def is_ansible(pid: int) -> bool:
-    """Whether the process is an Ansible one (its interpreter or program names ansible)."""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(b"ansible" in part for part in command[:2])
-
-
-@dataclass
-class Run:
-    """A run under way: its events arrive on `events`; `cancel()` asks it to stop."""
-
-    spec: RunSpec
-    events: queue.Queue[Event] = field(default_factory=queue.Queue)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    runner: Any = None
-
-    def cancel(self) -> None:
-        """Hard stop: ansible-runner kills Ansible's process group at its next poll."""
-        self.cancelled.set()
-
-    def process_group(self) -> int | None:
-        """Ansible's process (and group: runner starts it in a session of its own), once up."""
-        if self.finished:
-            return None
-        me = str(os.getpid())
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                parent = stat.read_text().rsplit(")", 1)[1].split()[1]
-            except (OSError, IndexError):
-                continue
-            if parent == me and is_ansible(int(stat.parent.name)):
-                return int(stat.parent.name)
-        return None
-
-    def interrupt(self, grace: float) -> None:
-        """Soft stop (SIGINT to Ansible's group, as Ctrl-C would), then hard after `grace` s."""
-        group = self.process_group()
-        if group is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGINT)
-        deadline = time.monotonic() + grace
-        try:
-            while not self.finished and time.monotonic() < deadline:
-                time.sleep(0.1)
-        finally:
-            self.cancel()
-            while not self.finished:
-                time.sleep(0.1)
-
-    @property
-    def finished(self) -> bool:
-        return self.thread is not None and not self.thread.is_alive()
 
 
 def start_run(spec: RunSpec) -> Run:
     """Start the run in ansible-runner's own thread (on the hub, for a relayed spec);
     return at once."""
     if spec.via is not None:
-        from lpdeploy.runner.relay import start_relayed
-
         return start_relayed(spec, spec.via)
     run = Run(spec=spec)
     spec.private_data_dir.mkdir(parents=True, exist_ok=True)
@@ -111,40 +40,6 @@ def start_run(spec: RunSpec) -> Run:
         kwargs["playbook"] = str(spec.playbook)
     run.thread, run.runner = ansible_runner.run_async(**kwargs)
     return run
-
-
-def job_kwargs(spec: RunSpec, sealed: Path, sealed_there: Path) -> dict[str, Any]:
-    """ansible-runner's arguments for the spec, but for where the job's files are (the
-    private data dir, inventory, playbook) and the callbacks. Secrets are sealed in a vault
-    at `sealed`, which Ansible reads at `sealed_there` (the same file, or its copy on a hub)."""
-    cmdline = ["--check"] if spec.check and spec.playbook is not None else []
-    kwargs: dict[str, Any] = {
-        "suppress_env_files": True,
-        "envvars": spec.envvars,
-        "extravars": spec.extravars,
-        "forks": spec.forks,
-        "quiet": True,
-    }
-    if spec.secrets:
-        # Ansible gets the secrets as extra vars from a vault whose one-time password it is
-        # given at its prompt (a pty, never a file or the environment: runner writes the
-        # environment into artifacts/*/command). The vault is deleted when the run ends.
-        from lpdeploy.runner.vault import encrypt  # ansible's vault loads slowly: only here
-
-        password = secrets.token_urlsafe(32)
-        text = "".join(f"{name}: {json.dumps(value)}\n" for name, value in spec.secrets.items())
-        write_atomic(sealed, encrypt(text, password), mode=0o600)
-        cmdline += ["--ask-vault-password", "-e", f"@{sealed_there}"]
-        kwargs["passwords"] = {VAULT_PROMPT: password}
-    if cmdline:
-        kwargs["cmdline"] = " ".join(shlex.quote(part) for part in cmdline)
-    if spec.limit:
-        kwargs["limit"] = spec.limit
-    if spec.playbook is None:
-        kwargs["module"] = spec.module
-        kwargs["module_args"] = spec.module_args
-        kwargs["host_pattern"] = spec.host_pattern
-    return kwargs
 
 
 def _tidy(runner: Any, spec: RunSpec, sealed: Path) -> None:

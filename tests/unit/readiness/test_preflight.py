@@ -12,12 +12,10 @@ from typing import Any, cast
 
 import pytest
 
-from lpdeploy.inventory.connections import known_name
+from lpdeploy.connect import Connection, direct, known_name
 from lpdeploy.lab.emulation import machine_arch
 from lpdeploy.plan.model import PlanCentre
 from lpdeploy.preflight import FACTS, Facts, _checks, _facts, _platform
-from lpdeploy.runner.hub import direct
-from lpdeploy.runner.inventory import Connection
 
 
 class FakeClient:

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from lpdeploy.apply.rollout import Relay
 from lpdeploy.cli import app
+from lpdeploy.connect import Connection
 from lpdeploy.errors import InputError
 from lpdeploy.plan.model import PlanCentre
 from lpdeploy.runner.hub import Hub, hub_from
-from lpdeploy.runner.inventory import Connection
 
 
 def connections(*keys: str) -> dict[str, Connection]:

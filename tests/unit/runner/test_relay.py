@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lpdeploy.connect import Connection
 from lpdeploy.runner import hub as hubs
 from lpdeploy.runner.hub import Hub
-from lpdeploy.runner.inventory import Connection
 from lpdeploy.runner.relay import _on_hub, _stage, relay_problem
 from lpdeploy.runner.run import run_to_end, start_run
 from lpdeploy.runner.spec import build_spec
