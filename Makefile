@@ -17,7 +17,8 @@ demo: setup
 	$(BIN)/lpdeploy catalog list
 	$(BIN)/lpdeploy rehearse $(PROFILE) $(if $(EMULATED),--emulated $(EMULATED))
 
-# Rebuild the sample bundles whose sources changed (needs zim-tools), signed with the demo key.
+# Rebuild the sample bundles whose sources changed, signed with the demo key (ZIMs need
+# zim-tools; Kolibri channels need Kolibri, installed once under $LPDEPLOY_HOME, and chromium).
 bundles: setup
 	$(BIN)/python tools/build_bundles.py
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lpdeploy.errors import InputError
 
-SecretName = Literal["wifi_passphrase", "admin_password"]
+SecretName = Literal["wifi_passphrase", "admin_password", "kolibri_admin_password"]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 

@@ -3,7 +3,8 @@
 A bundle is rebuilt only when its source changed (the digest of every source file is kept
 in bundles/src/built.txt), so the committed bundles stay put. HTML bundles rebuild
 byte-for-byte; a ZIM file embeds a random UUID that libzim gives no way to set, so a
-rebuilt ZIM differs from the last one in those bytes only.
+rebuilt ZIM differs from the last one in those bytes only. A Kolibri channel
+(`channel.yaml`) is made by tools/kolibri_channel.py with Kolibri's own code.
 
 Bundles are signed with the demo key (.keys/lpdeploy-demo.key, never committed; made on
 first use, with its public half written to bundles/keys/lpdeploy-demo.pub). Re-signing
@@ -20,10 +21,17 @@ from pathlib import Path
 
 import langcodes
 import yaml
+from kolibri_channel import build_channel
 
-from lpdeploy.bundle.build import SIGNATURE, build_bundle
+from lpdeploy.bundle.build import MANIFEST, SIGNATURE, build_bundle
 from lpdeploy.bundle.hashing import tree_digest
-from lpdeploy.bundle.keys import generate_keys, load_public_key, read_signature
+from lpdeploy.bundle.keys import (
+    generate_keys,
+    load_private_key,
+    load_public_key,
+    read_signature,
+    sign,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "bundles" / "src"
@@ -88,10 +96,20 @@ def main() -> int:
         )
         if record.get(source.name) == digest and signed:
             continue
+        if record.get(source.name) == digest and (built / MANIFEST).is_file():
+            # Same source, another key (a new machine's demo key): sign the same manifest.
+            signature.write_bytes(sign(load_private_key(key), (built / MANIFEST).read_bytes()))
+            print(f"{built.name}: re-signed")
+            continue
         if record.get(source.name) != digest and built.exists():
             shutil.rmtree(built)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = build_zim(source, Path(tmp)) if (source / "zim.yaml").exists() else source
+            if (source / "zim.yaml").exists():
+                folder = build_zim(source, Path(tmp))
+            elif (source / "channel.yaml").exists():
+                folder = build_channel(source, Path(tmp))
+            else:
+                folder = source
             result = build_bundle(folder, REPO / "bundles", key)
         record[source.name] = digest
         print(f"{result.manifest.name}: {'re-signed' if result.unchanged else 'built'}")

@@ -47,6 +47,9 @@ def build_bundle(source: Path, out: Path, sign_key: Path | None = None) -> Built
     stage = Path(tempfile.mkdtemp(dir=out, prefix=f".{meta.id}-"))
     try:
         manifest = _stage(stage, meta, files)
+        wrong = manifest.inconsistencies()
+        if wrong:
+            raise InputError([Issue(str(content), None, "", problem) for problem in wrong])
         data = canonical_json(manifest)
         (stage / MANIFEST).write_bytes(data)
         if private is not None:

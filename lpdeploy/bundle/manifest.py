@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from lpdeploy.profile.model import AgeBand, LanguageTag, Slug
 
@@ -46,6 +54,20 @@ class FileEntry(BaseModel):
     sha256: str = Field(pattern=SHA256)
 
 
+class KolibriChannel(BaseModel):
+    """Which Kolibri channel a `kolibri` bundle holds, in Kolibri's drive layout."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    channel_version: int = Field(ge=0)
+
+    @property
+    def database(self) -> str:
+        """The channel database's path, relative to content/."""
+        return f"databases/{self.channel_id}.sqlite3"
+
+
 class BundleMeta(BaseModel):
     """What a publisher says of a bundle (the `bundle.yaml` of a bundle source)."""
 
@@ -60,6 +82,23 @@ class BundleMeta(BaseModel):
     age_bands: list[AgeBand] = []
     licence: str = Field(min_length=1)
     services: list[str] = []
+    kolibri: KolibriChannel | None = None
+    """The channel of a `kolibri` bundle (required there, refused elsewhere)."""
+
+    @model_validator(mode="after")
+    def _channel_for_kolibri(self) -> BundleMeta:
+        if self.kind == "kolibri" and self.kolibri is None:
+            raise ValueError("a kolibri bundle needs kolibri: {channel_id, channel_version}")
+        if self.kind != "kolibri" and self.kolibri is not None:
+            raise ValueError(f"kolibri: is only for kolibri bundles, not {self.kind}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_channel(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if data.get("kolibri") is None:
+            data.pop("kolibri", None)
+        return data
 
 
 class BundleManifest(BundleMeta):
@@ -80,6 +119,11 @@ class BundleManifest(BundleMeta):
         total = sum(f.size for f in self.files)
         if total != self.size_bytes:
             found.append(f"size_bytes is {self.size_bytes} but the files add up to {total}")
+        if self.kolibri is not None and self.kolibri.database not in paths:
+            found.append(
+                f"a kolibri bundle holds its channel database at content/{self.kolibri.database}"
+                " (Kolibri's drive layout), and this one does not"
+            )
         return found
 
     @property

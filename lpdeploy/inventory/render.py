@@ -9,6 +9,7 @@ from typing import Any
 import langcodes
 import yaml
 
+from lpdeploy import kolibri
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.errors import InputError
 from lpdeploy.inventory.portal_text import portal_text
@@ -29,16 +30,27 @@ def centre_vars(
     """What the roles need to know about one centre."""
     bundles = []
     zims = []
+    channels = []
     for ref in centre.bundles:
         manifest = manifests[(ref.id, ref.version)]
+        if manifest.kolibri is not None:
+            channels.append(
+                {
+                    "bundle": ref.id,
+                    "channel_id": manifest.kolibri.channel_id,
+                    "channel_version": manifest.kolibri.channel_version,
+                }
+            )
         files = [f.path for f in manifest.files]
         zim_files = [f for f in files if f.endswith(".zim")]
         zims += [f"{ref.id}/current/content/{f}" for f in zim_files]
         entry = next((f for f in ENTRY_PAGES if f in files), files[0] if files else "")
         if manifest.kind == "zim" and zim_files:
             entry = Path(zim_files[0]).stem + "/"
+        channel = {"channel_id": manifest.kolibri.channel_id} if manifest.kolibri else {}
         bundles.append(
-            {
+            channel
+            | {
                 "id": ref.id,
                 "version": ref.version,
                 "kind": manifest.kind,
@@ -56,7 +68,16 @@ def centre_vars(
         }
         for tag in centre.languages
     ]
-    return {
+    kolibri_vars = (
+        {
+            "lpdeploy_kolibri_version": kolibri.VERSION,
+            "lpdeploy_kolibri_channels": channels,
+            "lpdeploy_kolibri_language": kolibri.interface_language(centre.languages),
+        }
+        if "kolibri" in centre.services
+        else {}
+    )
+    return kolibri_vars | {
         "lpdeploy_centre": centre.id,
         "lpdeploy_arch": centre.arch,
         "lpdeploy_timezone": centre.timezone,

@@ -5,7 +5,8 @@ that architecture (emulated where it is not this machine's), which is the server
 release, so the repository holds exactly what a bare server lacks. Then
 `dpkg-scanpackages` indexes it and one tar file carries it to each server. The packages
 asked for are pinned to the versions the first architecture resolved, where the archive
-has them for the others too.
+has them for the others too. Kolibri's wheel (one file for every architecture) travels in
+the same tar, under `wheels/`: whatever carries the repository carries Kolibri.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lpdeploy import kolibri
 from lpdeploy.lab.base import ensure_base
 from lpdeploy.lab.emulation import emulated, machine_arch
 from lpdeploy.lab.system import LabError, require_lab_tools, run
@@ -71,7 +73,8 @@ def package_repo(
     arch = arch or machine_arch()
     base = ensure_base(cache, arch)
     pins = pins or {}
-    recipe = [base.name, sorted(packages), *([sorted(pins.items())] if pins else [])]
+    wheels = [kolibri.wheel_name()]
+    recipe = [base.name, sorted(packages), *([sorted(pins.items())] if pins else []), wheels]
     key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
     manifest = out / MANIFEST
     archive = out / f"packages-{key}.tar"
@@ -80,10 +83,14 @@ def package_repo(
         if said.get("key") == key:
             return PackageRepo(out, key, archive, packages, arch, said.get("versions", {}))
     out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob("*.deb"), *out.glob("packages-*.tar")]:
+    for old in [*out.glob("*.deb"), *out.glob("packages-*.tar"), *out.glob("wheels/*")]:
         old.unlink()
     with tempfile.TemporaryDirectory(dir=cache) as tmp, emulated(arch, "package-repo"):
         _download(base, Path(tmp), packages, out, pins)
+    kolibri.fetch_wheel(cache / "wheels")
+    (out / "wheels").mkdir(exist_ok=True)
+    for wheel in wheels:
+        shutil.copyfile(cache / "wheels" / wheel, out / "wheels" / wheel)
     run(["sh", "-c", "dpkg-scanpackages --multiversion . /dev/null > Packages"], cwd=out)
     _tar(out, archive)
     versions = _versions(out, packages)
@@ -164,8 +171,8 @@ def _tar(folder: Path, archive: Path) -> None:
     """An uncompressed tar (debs are compressed already) with fixed owners and times."""
     partial = archive.with_suffix(".partial")
     with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted([*folder.glob("*.deb"), folder / "Packages"]):
-            info = tar.gettarinfo(str(path), arcname=path.name)
+        for path in sorted([*folder.glob("*.deb"), folder / "Packages", *folder.glob("wheels/*")]):
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(folder).as_posix())
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
             info.mtime = 0

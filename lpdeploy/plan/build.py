@@ -141,12 +141,12 @@ def _fill(
     chosen = []
     services = set(BASE_SERVICES)
     for _, bundle in ranked:
-        if bundle.size_bytes <= left:
+        if footprint(bundle) <= left:
             chosen.append(
                 BundleRef(id=bundle.id, version=bundle.version, size_bytes=bundle.size_bytes)
             )
             services.update(bundle.services)
-            left -= bundle.size_bytes
+            left -= footprint(bundle)
         else:
             skipped.append(_skip(bundle, f"does not fit: {_gb(left)} left of the budget"))
     return Fill(
@@ -159,6 +159,12 @@ def _fill(
         bytes_total=budget - left,
         budget=budget,
     )
+
+
+def footprint(bundle: BundleManifest) -> int:
+    """Bytes a bundle takes on a server. A Kolibri channel is there twice: the signed bundle
+    (verified, resumable) and the copy Kolibri's own import makes of it."""
+    return bundle.size_bytes * (2 if bundle.kind == "kolibri" else 1)
 
 
 def _skip(bundle: BundleManifest, reason: str) -> SkippedBundle:
@@ -228,10 +234,11 @@ def _summary(
 ) -> Summary:
     unique = {(b.id, b.version): b.size_bytes for c in centres for b in c.bundles}
     total = sum(c.bytes_total for c in centres)
+    carried = sum(b.size_bytes for c in centres for b in c.bundles)
     offline = profile.connectivity == "offline"
     seconds = None
     if not offline and profile.bandwidth_kbps > 0:
-        seconds = round(total * 8 / (profile.bandwidth_kbps * 1000), 1)
+        seconds = round(carried * 8 / (profile.bandwidth_kbps * 1000), 1)
     return Summary(
         centres=len(centres),
         learners=sum(c.learners for c in centres),
@@ -240,7 +247,7 @@ def _summary(
         bytes_total=total,
         bytes_unique=sum(unique.values()),
         transfer=Transfer(
-            method="field-kit" if offline else "network", bytes=total, seconds=seconds
+            method="field-kit" if offline else "network", bytes=carried, seconds=seconds
         ),
         warnings=dict(sorted(Counter(w.code for w in warnings).items())),
     )

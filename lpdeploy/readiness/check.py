@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from lpdeploy import kolibri
 from lpdeploy.catalog import Catalog
 from lpdeploy.connect import Connector, pinned_files
 from lpdeploy.inventory.connections import centre_connections
@@ -32,6 +33,7 @@ from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 
 SERVER_CHECK = Path(__file__).with_name("server_check.py")
+KOLIBRI_CHANNELS = "/kolibri/api/public/v1/channels"
 BUNDLE_ROOT = "/srv/lpdeploy/bundles"
 HTTP_TIMEOUT = 5.0
 Get = Callable[[str], tuple[int | None, str]]
@@ -181,7 +183,51 @@ def _web_checks(centre: PlanCentre, address: str, catalog: Catalog, get: Get) ->
         if broken
         else ("every course answers 200" if entries else "not checked: portal incomplete"),
     )
-    return [portal, content]
+    if "kolibri" not in centre.services:
+        return [portal, content]
+    return [portal, content, _kolibri_check(centre, address, catalog, get)]
+
+
+def _kolibri_check(centre: PlanCentre, address: str, catalog: Catalog, get: Get) -> CheckResult:
+    """Kolibri answers, and holds each planned channel at its version with all its
+    resources (Kolibri's own public API), and no channel the plan does not name."""
+    url = f"http://{address}{KOLIBRI_CHANNELS}"
+    status, body = get(url)
+    try:
+        found = {c["id"]: c for c in json.loads(body)} if status == 200 else None
+    except (ValueError, TypeError, KeyError):
+        found = None
+    if found is None:
+        return CheckResult(name="kolibri", ok=False, detail=f"{url} answered {status or 'nothing'}")
+    problems = []
+    planned = set()
+    for ref in centre.bundles:
+        manifest = next(
+            (b for b in catalog.bundles if (b.id, b.version) == (ref.id, ref.version)), None
+        )
+        if manifest is None or manifest.kolibri is None:
+            continue
+        channel = manifest.kolibri
+        planned.add(channel.channel_id)
+        held = found.get(channel.channel_id)
+        if held is None:
+            problems.append(f"{ref.id}: channel {channel.channel_id} missing")
+            continue
+        if held.get("version") != channel.channel_version:
+            problems.append(
+                f"{ref.id}: version {held.get('version')}, planned {channel.channel_version}"
+            )
+        folder = catalog.folders.get((ref.id, ref.version))
+        content = folder / "content" if folder else None
+        expected = kolibri.channel_resources(content, channel.channel_id) if content else None
+        count = held.get("total_resource_count")
+        if expected is not None and count != expected:
+            problems.append(f"{ref.id}: {count} resources available, the bundle has {expected}")
+    extra = sorted(set(found) - planned)
+    problems += [f"not in the plan: {found[c].get('name', '')} ({c})" for c in extra]
+    how_many = f"{len(planned)} channel{'' if len(planned) == 1 else 's'}"
+    fine = f"{how_many} at the planned version, every resource available"
+    return CheckResult(name="kolibri", ok=not problems, detail="; ".join(problems) or fine)
 
 
 def _get(url: str) -> tuple[int | None, str]:

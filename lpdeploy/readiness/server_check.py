@@ -78,6 +78,7 @@ def clock(now: float, timezone: str) -> Check:
 
 def services(wanted: list[str]) -> Check:
     units = ["nginx"] + (["kiwix-serve"] if "kiwix" in wanted else [])
+    units += ["kolibri"] if "kolibri" in wanted else []
     problems = []
     for unit in units:
         active, enabled = run("systemctl", "is-active", unit), run("systemctl", "is-enabled", unit)

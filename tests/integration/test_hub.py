@@ -73,7 +73,14 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
 
     home = tmp_path / "home"
     plan = tmp_path / "plan.json"
-    assert lpdeploy(home, "plan", str(PROFILE), "--out", str(plan)).returncode == 0
+    # centre-03 also speaks Swahili: it gets the hisabati-sw channel, so Kolibri (its wheel
+    # in the package archive, its channel a bundle) goes through the hub too.
+    profile = tmp_path / "lab3-sw.yaml"
+    text = PROFILE.read_text().replace("languages: [fr, ar, en]", "languages: [fr, ar, en, sw]")
+    profile.write_text(text.replace("languages: [en]", "languages: [en, sw]"))
+    assert lpdeploy(home, "plan", str(profile), "--out", str(plan)).returncode == 0
+    services = {c["id"]: c["services"] for c in json.loads(plan.read_text())["centres"]}
+    assert ["kolibri" in s for s in services.values()] == [False, False, True]
     made = lpdeploy(home, "keys", "generate", "--out", str(tmp_path), "--name", "kit")
     assert made.returncode == 0, made.stderr
     kit = tmp_path / "kit"
@@ -109,6 +116,10 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     assert ready.returncode == 0, ready.stdout + ready.stderr
     report = json.loads(ready.stdout)
     assert report["ready"] and len(report["centres"]) == 3
+    kolibri = [c for r in report["centres"] for c in r["checks"] if c["name"] == "kolibri"]
+    assert [c["detail"] for c in kolibri] == [
+        "1 channel at the planned version, every resource available"
+    ]
     assert all(c["host"].startswith(state.far_subnet) for c in report["centres"])
 
     # Ctrl-C during a relayed run: the worker on the hub stops, nothing of the job is left.

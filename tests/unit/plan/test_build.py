@@ -11,7 +11,7 @@ from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.catalog import Catalog, load_catalog
 from lpdeploy.output import canonical_json
 from lpdeploy.plan import Plan, build_plan
-from lpdeploy.plan.build import _waves
+from lpdeploy.plan.build import _waves, footprint
 from lpdeploy.plan.diff import diff_plans
 from lpdeploy.plan.rehearsal import rehearsal_plan
 from lpdeploy.profile import HardwareModel, LoadedProfile, Profile, load_profile
@@ -50,9 +50,10 @@ def test_every_warning_code_is_produced(plan: Plan) -> None:
     assert "lc-03" not in wifi
 
 
-def test_budget_never_exceeded(plan: Plan) -> None:
+def test_budget_never_exceeded(plan: Plan, fixtures: Path) -> None:
+    manifests = {b.id: b for b in load_catalog(fixtures / "catalog.json").bundles}
     for centre in plan.centres:
-        assert centre.bytes_total == sum(b.size_bytes for b in centre.bundles)
+        assert centre.bytes_total == sum(footprint(manifests[b.id]) for b in centre.bundles)
         assert centre.bytes_total <= centre.storage_budget_bytes
 
 

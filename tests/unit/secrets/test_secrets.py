@@ -49,7 +49,7 @@ def test_the_profile_names_sources_not_values(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
-        ("wifi: {env: X}", "'wifi_passphrase' or 'admin_password'"),
+        ("wifi: {env: X}", "'wifi_passphrase', 'admin_password' or 'kolibri_admin_password'"),
         ("wifi_passphrase: {env: X, vault: y}", "exactly one of env"),
         ("wifi_passphrase: {}", "exactly one of env"),
         ("wifi_passphrase: {env: X, key: k}", "key: goes with vault"),
