@@ -77,6 +77,7 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     # in the package archive, its channel a bundle) goes through the hub too.
     profile = tmp_path / "lab3-sw.yaml"
     text = PROFILE.read_text().replace("languages: [fr, ar, en]", "languages: [fr, ar, en, sw]")
+    text = text.replace("learners: 120", "learners: 120\n    languages: [fr, ar, en]")
     profile.write_text(text.replace("languages: [en]", "languages: [en, sw]"))
     assert lpdeploy(home, "plan", str(profile), "--out", str(plan)).returncode == 0
     services = {c["id"]: c["services"] for c in json.loads(plan.read_text())["centres"]}
