@@ -21,6 +21,7 @@ from lpdeploy.cli import (
     rehearse,
     status,
     trust,
+    usage,
     verify,
 )  # fmt: skip
 from lpdeploy.errors import RC, InputError, LpdeployError
@@ -80,6 +81,7 @@ app.add_typer(status.app, name="status")
 app.command("preflight")(trust.preflight_command)
 app.command("trust")(trust.trust)
 app.command("rehearse")(rehearse.rehearse)
+app.add_typer(usage.app, name="usage")
 
 
 def main() -> None:

@@ -14,20 +14,23 @@ from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.errors import InputError
 from lpdeploy.inventory.portal_text import portal_text
 from lpdeploy.output import canonical_json
-from lpdeploy.plan.model import Plan, PlanCentre
+from lpdeploy.plan.model import Plan, PlanCentre, PlanRegion
 
 GROUP = "lpdeploy_centres"
 LOCATIONS = ("lpdeploy_repo_archive",)
 """Variables naming where a file is on the controller: not part of a desired state."""
 ENTRY_PAGES = ("index.html", "index.htm")
+USAGE_LOG = "/var/log/lpdeploy/usage.log"
+KOLIBRI_DB = "/srv/lpdeploy/kolibri/db.sqlite3"
 
 
 def centre_vars(
     centre: PlanCentre,
     manifests: dict[tuple[str, str], BundleManifest],
     sources: dict[tuple[str, str], Path],
+    region: PlanRegion | None = None,
 ) -> dict[str, Any]:
-    """What the roles need to know about one centre."""
+    """What the roles need to know about one centre (`region`: the plan's)."""
     bundles = []
     zims = []
     channels = []
@@ -77,18 +80,43 @@ def centre_vars(
         if "kolibri" in centre.services
         else {}
     )
-    return kolibri_vars | {
-        "lpdeploy_centre": centre.id,
-        "lpdeploy_arch": centre.arch,
-        "lpdeploy_timezone": centre.timezone,
-        "lpdeploy_services": centre.services,
-        "lpdeploy_bundles": bundles,
-        "lpdeploy_zims": zims,
-        "lpdeploy_languages": languages,
-        "lpdeploy_portal_text": {
-            language["tag"]: portal_text(language["tag"]) for language in languages
+    usage = {
+        "centre": centre.id,
+        "context": {
+            "country": region.country if region else "",
+            "region": region.area if region else "",
+            "languages": centre.languages,
+            "bundles": {
+                ref.id: {
+                    "languages": list(manifests[(ref.id, ref.version)].languages),
+                    "subjects": list(manifests[(ref.id, ref.version)].subjects),
+                }
+                for ref in centre.bundles
+            },
         },
+        "log": USAGE_LOG,
+        "zims": {Path(z).stem: z.split("/", 1)[0] for z in zims},
+        "channels": {c["channel_id"]: c["bundle"] for c in channels},
+        "kolibri_db": KOLIBRI_DB if "kolibri" in centre.services else "",
     }
+    country = {"lpdeploy_country": region.country} if region else {}
+    return (
+        kolibri_vars
+        | country
+        | {
+            "lpdeploy_usage": usage,
+            "lpdeploy_centre": centre.id,
+            "lpdeploy_arch": centre.arch,
+            "lpdeploy_timezone": centre.timezone,
+            "lpdeploy_services": centre.services,
+            "lpdeploy_bundles": bundles,
+            "lpdeploy_zims": zims,
+            "lpdeploy_languages": languages,
+            "lpdeploy_portal_text": {
+                language["tag"]: portal_text(language["tag"]) for language in languages
+            },
+        }
+    )
 
 
 def desired_state(host_vars: dict[str, Any], group_vars: dict[str, Any], salt: str) -> str:
@@ -131,7 +159,8 @@ def render_inventory(
     hosts: dict[str, Any] = {}
     desired: dict[str, str] = {}
     for centre in plan.centres:
-        host_vars = centre_vars(centre, manifests, sources) | (per_arch or {}).get(centre.arch, {})
+        host_vars = centre_vars(centre, manifests, sources, plan.region)
+        host_vars |= (per_arch or {}).get(centre.arch, {})
         desired[centre.id] = desired_state(host_vars, group_vars, salt)
         host_vars["lpdeploy_desired_state"] = desired[centre.id]
         if known_hosts is None and centre.host:

@@ -28,7 +28,7 @@ from lpdeploy.lab.system import LabError, require_lab_tools, run
 from lpdeploy.output import canonical_json, write_atomic
 
 PACKAGES = (
-    "nginx-light", "kiwix-tools", "rsync", "hostapd", "dnsmasq", "sudo", "tzdata",
+    "nginx-light", "kiwix-tools", "rsync", "hostapd", "dnsmasq", "sudo", "tzdata", "logrotate",
     "python3-venv",  # for a hub (`lpdeploy hub prepare`); centres do not install it
 )  # fmt: skip
 MANIFEST = "lpdeploy-repo.json"

@@ -16,6 +16,7 @@ from lpdeploy.plan.model import (
     CatalogRef,
     Plan,
     PlanCentre,
+    PlanRegion,
     PlanWarning,
     ProfileRef,
     SkippedBundle,
@@ -85,6 +86,7 @@ def build_plan(
         warnings.extend(_centre_warnings(profile, centres[-1], table[model_name], fill))
     return Plan(
         profile=ProfileRef(name=profile.name, sha256=loaded.sha256),
+        region=PlanRegion(country=profile.region.country, area=profile.region.area),
         catalog=CatalogRef(sha256=catalog.sha256),
         summary=_summary(profile, centres, warnings, waves),
         warnings=warnings,

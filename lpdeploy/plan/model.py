@@ -93,9 +93,17 @@ class CatalogRef(Frozen):
     sha256: str
 
 
+class PlanRegion(Frozen):
+    country: str
+    """ISO 3166-1 alpha-2, from the profile."""
+    area: str = ""
+
+
 class Plan(Frozen):
     schema_version: Literal[1] = SCHEMA_VERSION
     profile: ProfileRef
+    region: PlanRegion | None = None
+    """The profile's country and area (usage reports group by them); None in older plans."""
     catalog: CatalogRef
     summary: Summary
     warnings: list[PlanWarning]
@@ -106,6 +114,8 @@ class Plan(Frozen):
     @model_serializer(mode="wrap")
     def _secrets_when_named(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
+        if data.get("region") is None:
+            data.pop("region", None)
         if not data.get("secrets"):
             data.pop("secrets", None)
         else:

@@ -30,3 +30,18 @@ def fixture_lab() -> Iterator[Lab]:
         yield lab
     finally:
         lab.down()
+
+
+KOLIBRI_CENTRES = ["kolibri-01", "kolibri-02"]
+
+
+@pytest.fixture(name="kolibri_lab", scope="session")
+def fixture_kolibri_lab() -> Iterator[Lab]:
+    """Two servers for Kolibri and learning outcomes (test_kolibri, then test_usage)."""
+    lab = Lab("kolibri")
+    lab.down()
+    try:
+        lab.up(KOLIBRI_CENTRES)
+        yield lab
+    finally:
+        lab.down()

@@ -146,6 +146,17 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert lpdeploy(home, *verify).returncode == 0
 
+    # Learning outcomes come back through the hub: verify's requests to each portal, at least.
+    usage = tmp_path / "usage"
+    collected = lpdeploy(home, "usage", "collect", str(plan), *inventory, "--via", "hub",
+                         "--out", str(usage), "--json")  # fmt: skip
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert json.loads(collected.stdout)["centres"] == [c.id for c in centres]
+    assert lpdeploy(home, "usage", "import", str(usage)).returncode == 0
+    reported = lpdeploy(home, "usage", "report", "--by", "centre", "--threshold", "1", "--json")
+    groups = {g["group"]: g["requests"] for g in json.loads(reported.stdout)["groups"]}
+    assert sorted(groups) == [c.id for c in centres] and min(groups.values()) > 0, groups
+
     # A tampered kit: refused by `kit verify`, by `apply --kit` through the hub, by `hub prepare`.
     page = sorted((kit / "bundles").rglob("content/index.html"))[0]
     original = page.read_bytes()

@@ -21,12 +21,13 @@ import pytest
 
 from lpdeploy.lab.fleet import Lab
 
+from .conftest import KOLIBRI_CENTRES
 from .test_arm64 import on
 from .test_kit import lpdeploy
 
 REPO = Path(__file__).parents[2]
 DEMO_KEY = REPO / "bundles" / "keys" / "lpdeploy-demo.pub"
-CENTRES = ["kolibri-01", "kolibri-02"]
+CENTRES = KOLIBRI_CENTRES
 NAUKA = "6c7f1e0a3b2d4e5f8a9b0c1d2e3f4a5b"  # nauka-uk
 HISABATI = "2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c0e"  # hisabati-sw
 PASSWORD = "kolibri-admin-" + os.urandom(6).hex()
@@ -86,17 +87,6 @@ def addresses(lab: Lab) -> dict[str, str]:
     state = lab.status()
     assert state is not None
     return {h.id: h.address for h in state.hosts}
-
-
-@pytest.fixture(name="kolibri_lab", scope="module")
-def fixture_kolibri_lab() -> Iterator[Lab]:
-    lab = Lab("kolibri")
-    lab.down()
-    try:
-        lab.up(CENTRES)
-        yield lab
-    finally:
-        lab.down()
 
 
 @pytest.fixture(name="home", scope="module")

@@ -164,7 +164,7 @@ def test_nginx_proxies_kolibri_and_its_app_origin_only_where_it_runs(services: l
         "portal_kiwix_url_root": "/kiwix", "portal_kiwix_port": 8080,
         "portal_kolibri_url_root": "/kolibri/", "portal_kolibri_port": 8081,
         "portal_kolibri_zip_port": 8082, "portal_kolibri_zip_internal_port": 8083,
-        "lpdeploy_services": services,
+        "lpdeploy_services": services, "portal_usage_log": "/var/log/lpdeploy/usage.log",
     }  # fmt: skip
     text = render("portal", "lpdeploy.conf.j2", **values)
     runs = "kolibri" in services

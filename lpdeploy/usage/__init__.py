@@ -1,0 +1,1 @@
+"""Learning outcomes back from offline centres, with no personal data."""
