@@ -72,31 +72,37 @@ def merge(db: sqlite3.Connection, files: Iterable[UsageFile]) -> Merged:
     with db:
         for usage in files:
             _merge_context(db, usage)
-            parts: dict[tuple[str, str], list[Row]] = defaultdict(list)
-            for row in usage.rows:
-                parts[(row.day.isoformat(), row.source)].append(row)
-            for (day, source), rows in sorted(parts.items()):
-                ordered = sorted(rows, key=lambda r: (r.bundle, r.resource))
-                digest = _digest([r.model_dump(mode="json") for r in ordered])
-                held = db.execute(
-                    "SELECT collected_at, digest FROM parts WHERE centre=? AND day=? AND source=?",
-                    (usage.centre, day, source),
-                ).fetchone()
-                if held is not None and tuple(held) >= (usage.collected_at, digest):
+            parts: dict[tuple[str, str], list[tuple[str | int, ...]]] = defaultdict(list)
+            for r in usage.rows:
+                parts[(r.day.isoformat(), r.source)].append(
+                    (r.bundle, r.resource, r.requests, r.devices, r.learners, r.started,
+                     r.completed, r.seconds)
+                )  # fmt: skip
+            held = {
+                (day, source): (at, digest)
+                for day, source, at, digest in db.execute(
+                    "SELECT day, source, collected_at, digest FROM parts WHERE centre=?",
+                    (usage.centre,),
+                )
+            }
+            for (day, source), values in sorted(parts.items()):
+                values.sort()
+                digest = hashlib.sha256(repr(values).encode()).hexdigest()
+                before = held.get((day, source))
+                if before is not None and before >= (usage.collected_at, digest):
                     kept += 1
                     continue
                 key = (usage.centre, day, source)
-                db.execute("DELETE FROM rows WHERE centre=? AND day=? AND source=?", key)
+                if before is not None:
+                    db.execute("DELETE FROM rows WHERE centre=? AND day=? AND source=?", key)
                 db.executemany(
-                    "INSERT INTO rows VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    [(*key, r.bundle, r.resource, *(getattr(r, m) for m in METRICS))
-                     for r in ordered],
-                )  # fmt: skip
+                    "INSERT INTO rows VALUES (?,?,?,?,?,?,?,?,?,?,?)", [(*key, *v) for v in values]
+                )
                 db.execute(
                     "INSERT OR REPLACE INTO parts VALUES (?,?,?,?,?)",
                     (*key, usage.collected_at, digest),
                 )
-                added, replaced = (added + 1, replaced) if held is None else (added, replaced + 1)
+                added, replaced = (added + 1, replaced) if before is None else (added, replaced + 1)
     return Merged(added=added, replaced=replaced, kept=kept)
 
 

@@ -5,6 +5,7 @@ relayed run stops the worker on the hub; a tampered kit is refused."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import pytest
 
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.lab.state import HostState
+
+from .test_arm64 import on
 
 REPO = Path(__file__).parents[2]
 PROFILE = REPO / "tests" / "fixtures" / "profiles" / "lab3.yaml"
@@ -146,7 +150,14 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert lpdeploy(home, *verify).returncode == 0
 
-    # Learning outcomes come back through the hub: verify's requests to each portal, at least.
+    # Learning outcomes come back through the hub: verify's requests to each portal, and
+    # known lines planted on centre-02 for a past day, counted exactly.
+    zone = zoneinfo.ZoneInfo("Africa/Ndjamena")  # lab3's
+    past = datetime.datetime.now(zone).date() - datetime.timedelta(days=4)
+    noon = datetime.datetime.combine(past, datetime.time(12), zone).timestamp()
+    course = "/courses/calm-breathing-en/current/content/index.html"
+    lines = "".join(f"{noon + n:.3f} 10.181.99.{n % 3} 200 {course}\\n" for n in range(9))
+    on(hub_lab, "centre-02", f"printf '{lines}' >> /var/log/lpdeploy/usage.log")
     usage = tmp_path / "usage"
     collected = lpdeploy(home, "usage", "collect", str(plan), *inventory, "--via", "hub",
                          "--out", str(usage), "--json")  # fmt: skip
@@ -156,6 +167,13 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     reported = lpdeploy(home, "usage", "report", "--by", "centre", "--threshold", "1", "--json")
     groups = {g["group"]: g["requests"] for g in json.loads(reported.stdout)["groups"]}
     assert sorted(groups) == [c.id for c in centres] and min(groups.values()) > 0, groups
+    day = ("--from", str(past), "--to", str(past), "--threshold", "1", "--json")
+    reported = lpdeploy(home, "usage", "report", "--by", "bundle", *day)
+    found = {
+        g["group"]: (g["requests"], g["devices"]) for g in json.loads(reported.stdout)["groups"]
+    }
+    assert found == {"calm-breathing-en": (9, 3)}
+    assert all(b"10.181.99." not in p.read_bytes() for p in usage.rglob("*") if p.is_file())
 
     # A tampered kit: refused by `kit verify`, by `apply --kit` through the hub, by `hub prepare`.
     page = sorted((kit / "bundles").rglob("content/index.html"))[0]
