@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from lpdeploy.cli.options import Json, Via, need_inventory
-from lpdeploy.errors import InputError, LpdeployError
+from lpdeploy.errors import InputError
 from lpdeploy.plan.load import load_plan
 from lpdeploy.settings import state_dir
 from lpdeploy.ui.console import err, out, print_json
@@ -138,6 +138,3 @@ def report(
         from lpdeploy.ui.usage import show_report
 
         show_report(found)
-
-
-__all__ = ["LpdeployError", "app"]

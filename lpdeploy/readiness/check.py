@@ -12,13 +12,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 
 from lpdeploy import kolibri
+from lpdeploy.bundle.manifest import KolibriChannel
 from lpdeploy.catalog import Catalog
 from lpdeploy.connect import Connector, pinned_files
 from lpdeploy.inventory.connections import centre_connections
@@ -37,6 +38,8 @@ KOLIBRI_CHANNELS = "/kolibri/api/public/v1/channels"
 BUNDLE_ROOT = "/srv/lpdeploy/bundles"
 HTTP_TIMEOUT = 5.0
 Get = Callable[[str], tuple[int | None, str]]
+Channels = dict[tuple[str, str], tuple[KolibriChannel, int | None]]
+"""(bundle id, version): the Kolibri channel it holds and its resource count."""
 
 
 def check_readiness(
@@ -65,10 +68,12 @@ def check_readiness(
             hosts[centre.id]["ansible_host"] = addresses[centre.id]
     write_atomic(generated, yaml.safe_dump({GROUP: {"hosts": hosts}}).encode(), mode=0o600)
     inventories = [inventory, generated] if inventory else [generated]
+    channels = planned_channels(plan.centres, catalog)
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=16) as pool:
         get = _get if hub is None else _getter(stack.enter_context(hub.tunnel()))
         web = {
-            c.id: pool.submit(_web_checks, c, addresses[c.id], catalog, get) for c in plan.centres
+            c.id: pool.submit(_web_checks, c, addresses[c.id], catalog, get, channels)
+            for c in plan.centres
         }
         pinned = pinned_files(connections.values())
         server = _server_checks(workdir, inventories, [c.id for c in plan.centres], pinned, hub)
@@ -145,7 +150,9 @@ def _server_checks(
     return found
 
 
-def _web_checks(centre: PlanCentre, address: str, catalog: Catalog, get: Get) -> list[CheckResult]:
+def _web_checks(
+    centre: PlanCentre, address: str, catalog: Catalog, get: Get, channels: Channels
+) -> list[CheckResult]:
     status, page = get(f"http://{address}/")
     if status != 200:
         return [
@@ -185,10 +192,28 @@ def _web_checks(centre: PlanCentre, address: str, catalog: Catalog, get: Get) ->
     )
     if "kolibri" not in centre.services:
         return [portal, content]
-    return [portal, content, _kolibri_check(centre, address, catalog, get)]
+    return [portal, content, _kolibri_check(centre, address, channels, get)]
 
 
-def _kolibri_check(centre: PlanCentre, address: str, catalog: Catalog, get: Get) -> CheckResult:
+def planned_channels(centres: Iterable[PlanCentre], catalog: Catalog) -> Channels:
+    """Each planned Kolibri bundle's channel and how many resources its database holds
+    (None where the catalog has no files), read once for every centre that has it."""
+    manifests = {(b.id, b.version): b for b in catalog.bundles}
+    found: Channels = {}
+    for key in sorted({(r.id, r.version) for c in centres for r in c.bundles}):
+        manifest = manifests.get(key)
+        if manifest is None or manifest.kolibri is None:
+            continue
+        folder = catalog.folders.get(key)
+        channel = manifest.kolibri
+        count = (
+            kolibri.channel_resources(folder / "content", channel.channel_id) if folder else None
+        )
+        found[key] = (channel, count)
+    return found
+
+
+def _kolibri_check(centre: PlanCentre, address: str, channels: Channels, get: Get) -> CheckResult:
     """Kolibri answers, and holds each planned channel at its version with all its
     resources (Kolibri's own public API), and no channel the plan does not name."""
     url = f"http://{address}{KOLIBRI_CHANNELS}"
@@ -202,12 +227,9 @@ def _kolibri_check(centre: PlanCentre, address: str, catalog: Catalog, get: Get)
     problems = []
     planned = set()
     for ref in centre.bundles:
-        manifest = next(
-            (b for b in catalog.bundles if (b.id, b.version) == (ref.id, ref.version)), None
-        )
-        if manifest is None or manifest.kolibri is None:
+        if (ref.id, ref.version) not in channels:
             continue
-        channel = manifest.kolibri
+        channel, expected = channels[(ref.id, ref.version)]
         planned.add(channel.channel_id)
         held = found.get(channel.channel_id)
         if held is None:
@@ -217,9 +239,6 @@ def _kolibri_check(centre: PlanCentre, address: str, catalog: Catalog, get: Get)
             problems.append(
                 f"{ref.id}: version {held.get('version')}, planned {channel.channel_version}"
             )
-        folder = catalog.folders.get((ref.id, ref.version))
-        content = folder / "content" if folder else None
-        expected = kolibri.channel_resources(content, channel.channel_id) if content else None
         count = held.get("total_resource_count")
         if expected is not None and count != expected:
             problems.append(f"{ref.id}: {count} resources available, the bundle has {expected}")

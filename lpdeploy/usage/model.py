@@ -16,8 +16,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["web", "kolibri"]
-SOURCES: tuple[Source, ...] = ("web", "kolibri")
-USAGE_KIND = "lpdeploy-usage"
 
 
 class Strict(BaseModel):

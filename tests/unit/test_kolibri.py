@@ -18,7 +18,7 @@ from lpdeploy.plan import build_plan
 from lpdeploy.plan.build import footprint
 from lpdeploy.plan.model import BundleRef, PlanCentre
 from lpdeploy.profile import HardwareModel, load_profile
-from lpdeploy.readiness.check import _kolibri_check
+from lpdeploy.readiness.check import _kolibri_check, planned_channels
 
 from .playbooks.test_templates import render
 
@@ -190,7 +190,9 @@ def kolibri_check(answer: tuple[int | None, str]) -> tuple[bool, str]:
         seen.append(url)
         return answer
 
-    result = _kolibri_check(centre("nauka-uk", "hisabati-sw"), "10.0.0.9", sample_catalog(), get)
+    planned = centre("nauka-uk", "hisabati-sw")
+    channels = planned_channels([planned], sample_catalog())
+    result = _kolibri_check(planned, "10.0.0.9", channels, get)
     assert seen == ["http://10.0.0.9/kolibri/api/public/v1/channels"]
     return result.ok, result.detail
 
