@@ -13,6 +13,7 @@ from lpdeploy.cli import (
     bundle,
     catalog,
     hub,
+    inventory,
     keys,
     kit,
     lab,
@@ -64,7 +65,6 @@ app = typer.Typer(
     cls=_Boundary,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
     help="Plan, provision and verify offline learning centres.",
 )
 app.add_typer(profile.app, name="profile")
@@ -80,6 +80,7 @@ app.command("verify")(verify.verify)
 app.add_typer(status.app, name="status")
 app.command("preflight")(trust.preflight_command)
 app.command("trust")(trust.trust)
+app.command("inventory")(inventory.inventory_command)
 app.command("rehearse")(rehearse.rehearse)
 app.add_typer(usage.app, name="usage")
 

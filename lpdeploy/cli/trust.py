@@ -11,6 +11,7 @@ from lpdeploy.cli.options import Json
 from lpdeploy.connect import pinned_files
 from lpdeploy.errors import RC, InputError
 from lpdeploy.inventory.connections import centre_connections
+from lpdeploy.inventory.skeleton import refuse_placeholders
 from lpdeploy.plan.load import load_plan
 from lpdeploy.preflight import preflight
 from lpdeploy.runner.inventory import inventory_connections
@@ -53,6 +54,7 @@ def trust(
     connections = inventory_connections(inventory, state_dir() / "cache")
     if not connections:
         raise InputError.single(str(inventory), "no hosts in this inventory")
+    refuse_placeholders(connections, str(inventory))
     target = state_dir() / "known_hosts"
     files = pinned_files(connections.values())
     pinned = load_pinned(files)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lpdeploy.connect import Connection
 from lpdeploy.errors import InputError
+from lpdeploy.inventory.skeleton import refuse_placeholders
 from lpdeploy.plan.model import Plan
 from lpdeploy.runner.inventory import inventory_connections
 
@@ -14,7 +15,8 @@ def centre_connections(
     plan: Plan, inventory: Path | None, cache: Path | None
 ) -> dict[str, Connection]:
     """Every centre's connection; a centre the inventory lacks, or without a host when
-    there is no inventory, is an input error naming it."""
+    there is no inventory, or still with a skeleton's placeholder, is an input error
+    naming it."""
     if inventory is None:
         missing = [c.id for c in plan.centres if not c.host]
         if missing:
@@ -28,4 +30,6 @@ def centre_connections(
         raise InputError.single(
             str(inventory), f"centres not in the inventory: {', '.join(missing)}"
         )
-    return {c.id: known[c.id] for c in plan.centres}
+    found = {c.id: known[c.id] for c in plan.centres}
+    refuse_placeholders(found, str(inventory))
+    return found

@@ -25,3 +25,12 @@ def test_help(runner: CliRunner, words: tuple[str, ...]) -> None:
     result = runner.invoke(app, [*words, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output
+
+
+def test_shell_completion_is_offered(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout
+    assert "--show-completion" in result.stdout
+    shown = runner.invoke(app, ["--show-completion", "bash"], prog_name="lpdeploy")
+    assert shown.exit_code == 0, shown.output
+    assert "_LPDEPLOY_COMPLETE=complete_bash" in shown.stdout
