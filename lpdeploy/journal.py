@@ -30,7 +30,13 @@ CREATE TABLE IF NOT EXISTS centres (
     message TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, centre)
 );
+CREATE TABLE IF NOT EXISTS plans (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    plan TEXT NOT NULL
+);
 """
+APPLIED = ("apply", "rollback")
+"""The kinds of run that change servers: `status` shows the last of either."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class RunRecord:
     ended: float | None
     outcome: str | None
     resumes: int | None
+    rollback_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,10 @@ class CentreRecord:
     changed: int
     ended: float | None
     message: str
+    rollback_to: int | None = None
+
+
+RUN_COLUMNS = "id, kind, plan_sha256, started, ended, outcome, resumes, rollback_to"
 
 
 class Journal:
@@ -90,42 +101,73 @@ class Journal:
                 raise InputError.single(
                     str(self.path), f"table {table} lacks columns {missing}", "journal"
                 )
-        if "resumes" not in have["runs"]:  # a journal from before --resume
-            with self.db:
-                self.db.execute("ALTER TABLE runs ADD COLUMN resumes INTEGER")
+        for column in ("resumes", "rollback_to"):  # journals from before --resume, rollback
+            if column not in have["runs"]:
+                with self.db:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} INTEGER")
 
     def close(self) -> None:
         self.db.close()
 
     def start_run(
-        self, kind: str, plan_name: str, plan_sha256: str, resumes: int | None = None
+        self,
+        kind: str,
+        plan_name: str,
+        plan_sha256: str,
+        resumes: int | None = None,
+        plan: str | None = None,
+        rollback_to: int | None = None,
     ) -> int:
+        """A new run; `plan`, the plan's JSON, is kept for a later rollback to this run."""
         with self.db:
             cursor = self.db.execute(
-                "INSERT INTO runs (kind, plan_name, plan_sha256, started, resumes)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (kind, plan_name, plan_sha256, time.time(), resumes),
+                "INSERT INTO runs (kind, plan_name, plan_sha256, started, resumes, rollback_to)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, plan_name, plan_sha256, time.time(), resumes, rollback_to),
             )
-        return int(cursor.lastrowid or 0)
+            run_id = int(cursor.lastrowid or 0)
+            if plan is not None:
+                self.db.execute("INSERT INTO plans VALUES (?, ?)", (run_id, plan))
+        return run_id
+
+    def plan_of(self, run_id: int) -> str | None:
+        row = self.db.execute("SELECT plan FROM plans WHERE run_id = ?", (run_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def runs_of(self, plan_name: str, kinds: tuple[str, ...] = APPLIED) -> list[RunRecord]:
+        """The runs of these kinds for plans of this name, newest first."""
+        marks = ", ".join("?" * len(kinds))
+        rows = self.db.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE plan_name = ? AND kind IN ({marks})"
+            " ORDER BY id DESC",
+            (plan_name, *kinds),
+        ).fetchall()
+        return [RunRecord(*row) for row in rows]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        row = self.db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return RunRecord(*row) if row else None
 
     def last_run(self, kind: str, plan_sha256: str) -> RunRecord | None:
         row = self.db.execute(
-            "SELECT id, kind, plan_sha256, started, ended, outcome, resumes FROM runs"
+            f"SELECT {RUN_COLUMNS} FROM runs"
             " WHERE kind = ? AND plan_sha256 = ? ORDER BY id DESC LIMIT 1",
             (kind, plan_sha256),
         ).fetchone()
         return RunRecord(*row) if row else None
 
-    def close_abandoned(self, kind: str) -> list[int]:
+    def close_abandoned(self, kinds: tuple[str, ...]) -> list[int]:
         """Mark runs that never ended (their process was killed) as `killed`; return their ids.
 
-        Only call while holding the lock of `kind`: then no such run is still going.
+        Only call while holding the lock of these kinds: then no such run is still going.
         """
+        marks = ", ".join("?" * len(kinds))
         ids = [
             row[0]
             for row in self.db.execute(
-                "SELECT id FROM runs WHERE kind = ? AND ended IS NULL AND outcome IS NULL",
-                (kind,),
+                f"SELECT id FROM runs WHERE kind IN ({marks}) AND ended IS NULL"
+                " AND outcome IS NULL",
+                kinds,
             ).fetchall()
         ]
         with self.db:
@@ -157,11 +199,13 @@ class Journal:
                 (time.time(), outcome, run_id),
             )
 
-    def last_per_centre(self, kind: str) -> dict[str, CentreRecord]:
+    def last_per_centre(self, kinds: tuple[str, ...]) -> dict[str, CentreRecord]:
+        marks = ", ".join("?" * len(kinds))
         rows = self.db.execute(
-            """SELECT c.centre, r.id, r.kind, r.plan_name, c.outcome, c.changed, r.ended, c.message
+            f"""SELECT c.centre, r.id, r.kind, r.plan_name, c.outcome, c.changed, r.ended,
+               c.message, r.rollback_to
                FROM centres c JOIN runs r ON r.id = c.run_id
-               WHERE r.kind = ? ORDER BY r.started, r.id""",
-            (kind,),
+               WHERE r.kind IN ({marks}) ORDER BY r.started, r.id""",
+            kinds,
         ).fetchall()
         return {row[0]: CentreRecord(*row) for row in rows}

@@ -17,9 +17,10 @@ from lpdeploy.catalog import Catalog
 from lpdeploy.connect import Connection, pinned_files
 from lpdeploy.errors import InputError, LpdeployError, NotRightError
 from lpdeploy.inventory.render import render_inventory
+from lpdeploy.inventory.skeleton import refuse_placeholders
 from lpdeploy.journal import Journal
 from lpdeploy.kit.packages import PackageRepo
-from lpdeploy.output import write_atomic
+from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.preflight import survey
 from lpdeploy.runner.hub import ROOT, Hub, hub_from
@@ -111,6 +112,8 @@ class Rollout:
     """The plan's secrets by name (wifi_passphrase...), resolved; handed to Ansible only."""
     via: str | None = None
     """The inventory's name of a hub that runs Ansible near the centres (relay)."""
+    rollback_to: int | None = None
+    """The earlier run whose plan this one brings back (`lpdeploy rollback`)."""
 
 
 def check_bundles(
@@ -172,7 +175,12 @@ def apply_plan(
     inventories = [rollout.inventory, generated] if rollout.inventory else [generated]
     resumes = _resumed_run(rollout, journal) if rollout.resume else None
     run_id = journal.start_run(
-        "apply", rollout.plan.profile.name, rollout.plan.profile.sha256, resumes=resumes
+        "apply" if rollout.rollback_to is None else "rollback",
+        rollout.plan.profile.name,
+        rollout.plan.profile.sha256,
+        resumes=resumes,
+        plan=canonical_json(rollout.plan).decode(),
+        rollback_to=rollout.rollback_to,
     )
     result = ApplyResult(run_id=run_id, resumes=resumes)
     selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
@@ -324,7 +332,9 @@ def _resumed_run(rollout: Rollout, journal: Journal) -> int | None:
 def _connections(rollout: Rollout) -> dict[str, Connection]:
     """How each centre is reached: the inventory's word, else the plan's host field."""
     if rollout.inventory:
-        return inventory_connections(rollout.inventory, rollout.cache)
+        found = inventory_connections(rollout.inventory, rollout.cache)
+        refuse_placeholders(found, str(rollout.inventory))
+        return found
     return {c.id: Connection(host=c.id, address=str(c.host)) for c in rollout.plan.centres}
 
 

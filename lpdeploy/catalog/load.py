@@ -45,6 +45,15 @@ class Catalog:
                 newest[bundle.id] = bundle
         return [newest[key] for key in sorted(newest)]
 
+    def previous(self, bundle: BundleManifest) -> BundleManifest | None:
+        """The newest version of `bundle`'s id older than it, if the catalog has one."""
+        older = [
+            b
+            for b in self.bundles
+            if b.id == bundle.id and version_key(b.version) < version_key(bundle.version)
+        ]
+        return max(older, key=lambda b: version_key(b.version), default=None)
+
 
 def load_catalog(root: Path) -> Catalog:
     """Load every manifest under `root`, or the index when `root` is (or holds) catalog.json."""

@@ -20,6 +20,7 @@ from lpdeploy.cli import (
     plan,
     profile,
     rehearse,
+    rollback,
     status,
     trust,
     usage,
@@ -82,6 +83,7 @@ app.command("preflight")(trust.preflight_command)
 app.command("trust")(trust.trust)
 app.command("inventory")(inventory.inventory_command)
 app.command("rehearse")(rehearse.rehearse)
+app.command("rollback")(rollback.rollback)
 app.add_typer(usage.app, name="usage")
 
 

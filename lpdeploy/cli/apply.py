@@ -15,7 +15,7 @@ from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, Via, catalog_path, need_inventory
 from lpdeploy.errors import RC
-from lpdeploy.journal import Journal
+from lpdeploy.journal import APPLIED, Journal
 from lpdeploy.kit.packages import package_repos
 from lpdeploy.kit.verify import open_kit
 from lpdeploy.lab.fleet import CACHE
@@ -132,6 +132,7 @@ def run_apply(
     secrets: dict[str, str] | None = None,
     kit: tuple[Path, Path] | None = None,
     via: str | None = None,
+    rollback_to: int | None = None,
 ) -> ApplyResult:
     """One apply, as `apply` and `rehearse` run it: one at a time per journal. With `kit`
     (its folder, and the plan file given), everything comes from the verified kit."""
@@ -159,6 +160,7 @@ def run_apply(
         trusted_keys=tuple(trusted),
         secrets=secrets or {},
         via=via,
+        rollback_to=rollback_to,
     )
     lock = RunLock(home / "apply.lock")
     for said in lock.acquire(plan.profile.name):
@@ -168,7 +170,7 @@ def run_apply(
     # with SIGINT ignored (a background job of a script): `kill -INT` is documented to work.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for run_id in journal.close_abandoned("apply"):
+        for run_id in journal.close_abandoned(APPLIED):
             err.print(f"run {run_id} never finished (lpdeploy was killed): marked killed")
         progress = QuietProgress() if quiet else LiveProgress(err)
         return apply_plan(rollout, journal, progress, watch=lock)

@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 from lpdeploy.cli.options import Json
 from lpdeploy.document import load_json, validate
 from lpdeploy.errors import InputError
-from lpdeploy.journal import Journal
+from lpdeploy.journal import APPLIED, Journal
 from lpdeploy.journal_exchange import EXTRACT, JournalExtract, known_plans, merge
 from lpdeploy.plan.load import load_plan
 from lpdeploy.settings import state_dir
@@ -41,8 +41,8 @@ def show(json: Json = False) -> None:
     """What the last runs did, per centre."""
     journal = Journal(state_dir() / "journal.sqlite")
     try:
-        applied = journal.last_per_centre("apply")
-        verified = journal.last_per_centre("verify")
+        applied = journal.last_per_centre(APPLIED)
+        verified = journal.last_per_centre(("verify",))
     finally:
         journal.close()
     centres = sorted(applied.keys() | verified.keys())

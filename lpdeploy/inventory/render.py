@@ -100,9 +100,11 @@ def centre_vars(
         "kolibri_db": KOLIBRI_DB if "kolibri" in centre.services else "",
     }
     country = {"lpdeploy_country": region.country} if region else {}
+    keep = [{"id": b.id, "version": b.version} for b in centre.keep]
     return (
         kolibri_vars
         | country
+        | ({"lpdeploy_bundles_keep": keep} if keep else {})
         | {
             "lpdeploy_usage": usage,
             "lpdeploy_centre": centre.id,

@@ -43,6 +43,7 @@ class Fill:
     services: list[str]
     bytes_total: int
     budget: int
+    keep: list[BundleRef]
 
 
 def build_plan(
@@ -62,7 +63,7 @@ def build_plan(
         model_name = profile.centre_hardware(centre)
         key = (languages, model_name)
         if key not in fills:
-            fills[key] = _fill(profile, languages, table[model_name], for_ages)
+            fills[key] = _fill(profile, languages, table[model_name], for_ages, catalog)
         fill = fills[key]
         centres.append(
             PlanCentre(
@@ -81,6 +82,7 @@ def build_plan(
                 skipped=fill.skipped,
                 skipped_count=fill.skipped_count,
                 skipped_bytes=fill.skipped_bytes,
+                keep=fill.keep,
             )
         )
         warnings.extend(_centre_warnings(profile, centres[-1], table[model_name], fill))
@@ -121,8 +123,10 @@ def _fill(
     languages: tuple[str, ...],
     model: HardwareModel,
     bundles: list[BundleManifest],
+    catalog: Catalog,
 ) -> Fill:
-    """Rank the eligible bundles and take them in order while they fit the budget."""
+    """Rank the eligible bundles and take them in order while they fit the budget; then,
+    in the same order, the previous version of each where what is left still holds it."""
     ranked = []
     skipped = []
     for bundle in bundles:
@@ -144,23 +148,34 @@ def _fill(
     services = set(BASE_SERVICES)
     for _, bundle in ranked:
         if footprint(bundle) <= left:
-            chosen.append(
-                BundleRef(id=bundle.id, version=bundle.version, size_bytes=bundle.size_bytes)
-            )
+            chosen.append(bundle)
             services.update(bundle.services)
             left -= footprint(bundle)
         else:
             skipped.append(_skip(bundle, f"does not fit: {_gb(left)} left of the budget"))
+    used = budget - left
+    keep = []
+    for bundle in chosen:
+        older = catalog.previous(bundle)
+        # Kolibri keeps one version of a channel in its own database: no switching back.
+        if older is not None and older.kind != "kolibri" and older.size_bytes <= left:
+            keep.append(_ref(older))
+            left -= older.size_bytes
     return Fill(
-        bundles=chosen,
+        bundles=[_ref(b) for b in chosen],
         skipped=skipped[:SKIPPED_LISTED],
         skipped_count=len(skipped),
         skipped_bytes=sum(s.size_bytes for s in skipped),
         short=sum(1 for s in skipped if s.reason.startswith("does not fit")),
         services=sorted(services),
-        bytes_total=budget - left,
+        bytes_total=used,
         budget=budget,
+        keep=keep,
     )
+
+
+def _ref(bundle: BundleManifest) -> BundleRef:
+    return BundleRef(id=bundle.id, version=bundle.version, size_bytes=bundle.size_bytes)
 
 
 def footprint(bundle: BundleManifest) -> int:

@@ -65,6 +65,16 @@ class PlanCentre(Frozen):
     """The best-ranked bundles left out, at most SKIPPED_LISTED; all are counted below."""
     skipped_count: int = Field(default=0, ge=0)
     skipped_bytes: int = Field(default=0, ge=0)
+    keep: list[BundleRef] = []
+    """Previous versions of its bundles the server keeps for `rollback`, where they fit the
+    budget beside `bytes_total`; left out of the file when none."""
+
+    @model_serializer(mode="wrap")
+    def _keep_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("keep"):
+            data.pop("keep", None)
+        return data
 
 
 class Transfer(Frozen):

@@ -112,9 +112,10 @@ def show_status(
         table.add_column(header)
     for centre in centres:
         a, v = applied.get(centre), verified.get(centre)
+        rolled_back = f" (rollback to run {a.rollback_to})" if a and a.kind == "rollback" else ""
         table.add_row(
             centre,
-            a.outcome if a else "-",
+            a.outcome + rolled_back if a else "-",
             str(a.run_id) if a else "",
             v.outcome if v else "-",
             str(v.run_id) if v else "",

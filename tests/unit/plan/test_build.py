@@ -122,14 +122,21 @@ def _profile(storage_gb: float, centres: int) -> LoadedProfile:
     return LoadedProfile(profile=profile, path="prop.yaml", sha256="0" * 64)
 
 
-def _bundle(index: int, size: int, language: str) -> BundleManifest:
+def _bundle(
+    index: int, size: int, language: str, version: str = "1", kind: str = "html"
+) -> BundleManifest:
     return BundleManifest.model_validate(
         {
             "schema_version": 1,
             "id": f"b-{index}",
-            "version": "1",
+            "version": version,
             "title": "t",
-            "kind": "html",
+            "kind": kind,
+            **(
+                {"kolibri": {"channel_id": "a" * 32, "channel_version": 1}}
+                if kind == "kolibri"
+                else {}
+            ),
             "languages": [language],
             "licence": "CC0",
             "size_bytes": size,
@@ -159,9 +166,35 @@ def test_property_budget_never_exceeded(
     for centre in plan.centres:
         assert centre.storage_budget_bytes == model.storage_budget_bytes()
         assert centre.bytes_total <= centre.storage_budget_bytes
+        assert centre.keep == []  # one version of each: nothing older to keep
         planned = {b.id for b in centre.bundles} | {s.id for s in centre.skipped}
         eligible = {b.id for b in bundles if b.languages[0] in ("en", "fr")}
         assert planned == eligible
+
+
+def test_previous_versions_are_kept_where_the_budget_holds_them() -> None:
+    gb = 10**9
+    bundles = (
+        _bundle(1, 3 * gb, "en", "2.0"),
+        _bundle(1, 2 * gb, "en", "1.0"),
+        _bundle(1, 1 * gb, "en", "0.9"),
+        _bundle(2, 1 * gb, "en", "2.0"),
+        _bundle(2, 5 * gb, "en", "1.0"),
+        _bundle(3, 1 * gb, "en", "2.0", "kolibri"),
+        _bundle(3, 1 * gb, "en", "1.0", "kolibri"),
+    )
+    catalog = Catalog(root=Path(), bundles=bundles, sha256="c", folders={})
+    # Budget 10 GB * 0.9 - 1 = 8 GB: the newest take 3 + 1 + 2 (Kolibri twice) = 6 GB.
+    centre = build_plan(_profile(10, 1), catalog).centres[0]
+    assert [(b.id, b.version) for b in centre.bundles] == [
+        ("b-2", "2.0"), ("b-3", "2.0"), ("b-1", "2.0")
+    ]  # fmt: skip
+    # b-1 1.0 fits the 2 GB left; b-2 1.0 (5 GB) does not; a Kolibri channel is never kept.
+    assert [(b.id, b.version) for b in centre.keep] == [("b-1", "1.0")]
+    assert centre.bytes_total + sum(b.size_bytes for b in centre.keep) <= 8 * gb
+    small = build_plan(_profile(8, 1), catalog).centres[0]  # 6.2 GB: nothing older fits
+    assert small.keep == []
+    assert "keep" not in small.model_dump()
 
 
 def test_each_centre_carries_its_hardware_architecture(plan: Plan) -> None:

@@ -42,7 +42,9 @@ def planned(*refs: tuple[str, str]) -> list[dict[str, str]]:
 def test_pushed_bundles_are_checked_and_activated(helper: ModuleType, tmp_path: Path) -> None:
     push(tmp_path, "a", "1", {"x.txt": b"x"})
     result = helper.install(str(tmp_path), planned(("a", "1")))
-    assert result == {"changed": True, "activated": ["a"], "removed": [], "refused": []}
+    assert result == {
+        "changed": True, "activated": ["a"], "removed": [], "kept": [], "refused": []
+    }  # fmt: skip
     assert (tmp_path / "a" / "current").readlink() == Path("1")
     again = helper.install(str(tmp_path), planned(("a", "1")))
     assert again["changed"] is False
@@ -66,6 +68,22 @@ def test_an_old_version_goes_once_the_new_one_is_current(
     result = helper.install(str(tmp_path), planned(("a", "2")))
     assert result["activated"] == ["a"] and result["removed"] == ["a/1"]
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["2", "current"]
+
+
+def test_a_kept_version_stays_inactive_and_switches_back_without_a_push(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    helper.install(str(tmp_path), planned(("a", "1")))
+    push(tmp_path, "a", "2", {"x.txt": b"xx"})
+    result = helper.install(str(tmp_path), planned(("a", "2")), planned(("a", "1")))
+    assert result["activated"] == ["a"] and result["removed"] == [] and result["kept"] == ["a/1"]
+    assert (tmp_path / "a" / "current").readlink() == Path("2")
+    # The rollback: version 1 is held, so nothing is missing and it is switched back to.
+    assert helper.missing(str(tmp_path), planned(("a", "1"))) == []
+    back = helper.install(str(tmp_path), planned(("a", "1")))
+    assert back["activated"] == ["a"] and back["removed"] == ["a/2"]
+    assert (tmp_path / "a" / "current").readlink() == Path("1")
 
 
 def test_a_tampered_push_is_refused_and_nothing_is_removed(
