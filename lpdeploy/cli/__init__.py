@@ -12,6 +12,7 @@ from lpdeploy.cli import (
     apply,
     bundle,
     catalog,
+    diagnose,
     hub,
     inventory,
     keys,
@@ -84,6 +85,7 @@ app.command("trust")(trust.trust)
 app.command("inventory")(inventory.inventory_command)
 app.command("rehearse")(rehearse.rehearse)
 app.command("rollback")(rollback.rollback)
+app.command("diagnose")(diagnose.diagnose)
 app.add_typer(usage.app, name="usage")
 
 

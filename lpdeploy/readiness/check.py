@@ -15,23 +15,20 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from lpdeploy import kolibri
 from lpdeploy.bundle.manifest import KolibriChannel
 from lpdeploy.catalog import Catalog
-from lpdeploy.connect import Connector, pinned_files
+from lpdeploy.connect import Connection, Connector
 from lpdeploy.inventory.connections import centre_connections
-from lpdeploy.inventory.render import GROUP, centre_vars
-from lpdeploy.output import write_atomic
+from lpdeploy.inventory.render import centre_vars
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
+from lpdeploy.runner.centres import run_on_centres
 from lpdeploy.runner.hub import Hub, hub_from
 from lpdeploy.runner.inventory import inventory_connections
-from lpdeploy.runner.run import run_to_end
-from lpdeploy.runner.spec import build_spec
 
 SERVER_CHECK = Path(__file__).with_name("server_check.py")
 KOLIBRI_CHANNELS = "/kolibri/api/public/v1/channels"
@@ -61,13 +58,7 @@ def check_readiness(
         hub = hub_from(via, everyone)
     addresses = {centre: c.address for centre, c in connections.items()}
     manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
-    generated = workdir / "verify.yml"
-    hosts = {c.id: {"lpdeploy_verify": _expectation(c, manifests, deep)} for c in plan.centres}
-    for centre in plan.centres:
-        if inventory is None:
-            hosts[centre.id]["ansible_host"] = addresses[centre.id]
-    write_atomic(generated, yaml.safe_dump({GROUP: {"hosts": hosts}}).encode(), mode=0o600)
-    inventories = [inventory, generated] if inventory else [generated]
+    wanted = {c.id: {"lpdeploy_verify": _expectation(c, manifests, deep)} for c in plan.centres}
     channels = planned_channels(plan.centres, catalog)
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=16) as pool:
         get = _get if hub is None else _getter(stack.enter_context(hub.tunnel()))
@@ -75,8 +66,7 @@ def check_readiness(
             c.id: pool.submit(_web_checks, c, addresses[c.id], catalog, get, channels)
             for c in plan.centres
         }
-        pinned = pinned_files(connections.values())
-        server = _server_checks(workdir, inventories, [c.id for c in plan.centres], pinned, hub)
+        server = _server_checks(workdir, inventory, connections, wanted, hub)
         centres = []
         for centre in plan.centres:
             checks = server[centre.id]
@@ -108,45 +98,27 @@ def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], dee
 
 def _server_checks(
     workdir: Path,
-    inventories: list[Path],
-    hosts: list[str],
-    pinned: list[Path],
+    inventory: Path | None,
+    connections: dict[str, Connection],
+    wanted: dict[str, dict[str, Any]],
     hub: Hub | None,
 ) -> dict[str, list[CheckResult]]:
-    spec = build_spec(
-        workdir / "checks", inventories, module="ansible.builtin.script",
+    answers = run_on_centres(
+        workdir, inventory, connections, module="ansible.builtin.script",
         module_args=f"{SERVER_CHECK} {{{{ lpdeploy_verify }}}} executable=python3",
-        host_pattern=GROUP, limit=",".join(hosts), forks=max(5, len(hosts)), known_hosts=pinned,
-        files=[SERVER_CHECK], via=hub,
+        host_vars=wanted, files=[SERVER_CHECK], hub=hub,
     )  # fmt: skip
     found: dict[str, list[CheckResult]] = {}
-    for event in run_to_end(spec):
-        data = event.get("event_data") or {}
-        host, result = data.get("host"), data.get("res") or {}
-        if host not in hosts:
-            continue
-        if event.get("event") == "runner_on_unreachable":
-            found[host] = [
-                CheckResult(name="reachable", ok=False, detail=str(result.get("msg", ""))[:300])
-            ]
-        elif event.get("event") == "runner_on_ok":
-            found[host] = [
-                CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key")
-            ]
-            found[host] += [CheckResult(**c) for c in json.loads(result.get("stdout", "[]"))]
-        elif event.get("event") == "runner_on_failed":
-            message = str(result.get("stderr") or result.get("msg", ""))[-300:]
-            found[host] = [
-                CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key"),
-                CheckResult(name="system", ok=False, detail=f"the checks could not run: {message}"),
-            ]
-    missing = [host for host in hosts if host not in found]
-    if missing:
-        from lpdeploy.runner.relay import relay_problem
-
-        why = relay_problem(spec) or "no answer from Ansible"
-        for host in missing:
-            found[host] = [CheckResult(name="reachable", ok=False, detail=why)]
+    reached = CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key")
+    for host, answer in answers.items():
+        if answer.outcome == "unreachable":
+            found[host] = [CheckResult(name="reachable", ok=False, detail=answer.message)]
+        elif answer.outcome == "ok":
+            stdout = str(answer.result.get("stdout", "[]"))
+            found[host] = [reached, *(CheckResult(**c) for c in json.loads(stdout))]
+        else:
+            why = f"the checks could not run: {answer.message}"
+            found[host] = [reached, CheckResult(name="system", ok=False, detail=why)]
     return found
 
 

@@ -23,6 +23,7 @@ from lpdeploy.lab.fleet import Lab
 from lpdeploy.lab.state import HostState
 
 from .test_arm64 import on
+from .test_diagnose import diagnose_and_check
 
 REPO = Path(__file__).parents[2]
 PROFILE = REPO / "tests" / "fixtures" / "profiles" / "lab3.yaml"
@@ -174,6 +175,11 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     }
     assert found == {"calm-breathing-en": (9, 3)}
     assert all(b"10.181.99." not in p.read_bytes() for p in usage.rglob("*") if p.is_file())
+
+    # Diagnostics of a centre behind the hub, secrets planted on it: none is in the archive.
+    behind = next(c for c in centres if c.id == "centre-03")
+    (tmp_path / "diagnose").mkdir()
+    diagnose_and_check(hub_lab, behind, tmp_path / "diagnose", "--via", "hub")
 
     # A tampered kit: refused by `kit verify`, by `apply --kit` through the hub, by `hub prepare`.
     page = sorted((kit / "bundles").rglob("content/index.html"))[0]
