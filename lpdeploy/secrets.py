@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lpdeploy.document import MAX_YAML_BYTES, check_yaml, parse_yaml, read_bytes
 from lpdeploy.errors import InputError
 
 SecretName = Literal["wifi_passphrase", "admin_password", "kolibri_admin_password"]
@@ -118,18 +118,17 @@ def _open_vault(path: Path, password_file: Path | None, where: str) -> dict[str,
     from lpdeploy.runner.vault import VaultError, decrypt  # Ansible loads slowly: only here
 
     try:
-        text = decrypt(path.read_bytes(), password)
+        text = decrypt(read_bytes(path, MAX_YAML_BYTES), password)
     except VaultError as exc:
         raise InputError.single(str(path), str(exc), f"{where}.vault") from None
-    except OSError as exc:
-        raise InputError.single(str(path), f"cannot read: {exc.strerror}") from None
+    check_yaml(text, str(path), lenient=True)  # the limits' messages never quote the text
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
-        # The message of a YAML error quotes the text; it holds secrets.
+        document = parse_yaml(text, str(path))
+    except InputError:
+        # A YAML error may quote the text; it holds secrets.
         document = None
     if not isinstance(document, dict):
         raise InputError.single(
-            str(path), "expected a YAML mapping of names to values once decrypted", where
+            str(path), "expected a YAML mapping of names to values once decrypted, each once", where
         )
     return document

@@ -97,7 +97,12 @@ def unpack(encoded: str) -> tuple[dict[str, str], dict[str, object]]:
                     found[member.name] = handle.read(collector.MAX_BYTES).decode("utf-8", "replace")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ValueError(str(exc)) from None
-    manifest = json.loads(found.pop("MANIFEST.json", "{}"))
+    try:
+        manifest = json.loads(found.pop("MANIFEST.json", "{}"))
+    except (ValueError, RecursionError):
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise ValueError("its MANIFEST.json is not a JSON object")
     return found, {k: v for k, v in manifest.items() if k != "parts"}
 
 

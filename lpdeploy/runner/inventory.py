@@ -12,11 +12,14 @@ from typing import Any
 import ansible_runner
 
 from lpdeploy.connect import Connection
-from lpdeploy.document import read_text
+from lpdeploy.document import MAX_YAML_BYTES, check_yaml, read_text
 from lpdeploy.errors import InputError
 from lpdeploy.output import write_atomic
 from lpdeploy.runner.spec import tool_path
 
+YAML_SUFFIXES = ("", ".yml", ".yaml", ".json")
+"""Files Ansible reads as YAML: a .yml or .yaml must be YAML; a .json (which Ansible reads as
+JSON first) or a file without a suffix (often INI) need only be harmless as YAML."""
 CONNECTION_VARS = (
     "ansible_host",
     "ansible_port",
@@ -33,9 +36,9 @@ def inventory_connections(inventory: Path, cache: Path | None = None) -> dict[st
     `cache` under the file's sha256."""
     if not inventory.exists():
         raise InputError.single(str(inventory), "inventory not found")
+    _check_sources(inventory)
     static = inventory.is_file() and not os.access(inventory, os.X_OK)
-    # Ansible's ini parser takes almost anything for host names: text or nothing.
-    key = hashlib.sha256(read_text(inventory).encode()).hexdigest() if static else None
+    key = hashlib.sha256(inventory.read_bytes()).hexdigest() if static else None
     cached = cache / f"inventory-{key}.v3.json" if cache is not None and key else None
     if cached is not None and cached.exists():
         listed = json.loads(cached.read_text())
@@ -44,6 +47,28 @@ def inventory_connections(inventory: Path, cache: Path | None = None) -> dict[st
         if cached is not None:
             write_atomic(cached, json.dumps(listed, sort_keys=True).encode())
     return {host: _connection(host, found) for host, found in listed.items()}
+
+
+def _check_sources(inventory: Path) -> None:
+    """Refuse what Ansible would read of an inventory when it is built to exhaust it: the
+    file and the group_vars/ and host_vars/ beside it, or a folder's files (hidden ones
+    aside, as Ansible does, and scripts, which it runs)."""
+    if inventory.is_dir():
+        folders, paths = [inventory], []
+    else:
+        folders = [inventory.parent / "group_vars", inventory.parent / "host_vars"]
+        paths = [inventory]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if not any(part.startswith(".") for part in path.relative_to(folder).parts):
+                paths.append(path)
+    for path in paths:
+        if not path.is_file() or os.access(path, os.X_OK):
+            continue
+        # Ansible's ini parser takes almost anything for host names: text or nothing.
+        text = read_text(path, MAX_YAML_BYTES)
+        if path.suffix in YAML_SUFFIXES:
+            check_yaml(text, str(path), lenient=path.suffix in ("", ".json"))
 
 
 def _connection(host: str, found: dict[str, Any]) -> Connection:

@@ -1,7 +1,8 @@
 """Usage exports: a folder of usage files (`centres/<centre>.json`) and `manifest.json`,
 every file's size and sha256. Written by `usage collect` and `usage export` here, and by
 `lpdeploy-usage export` on a centre; read by `usage import`, which refuses a whole export
-when anything in it is damaged, missing, extra or not a usage file."""
+when anything in it is damaged, missing, extra or not a usage file (exit 1), or a file is
+beyond the input limits of lpdeploy.document (exit 2)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from lpdeploy.document import MAX_JSON_BYTES, read_bytes, read_json
 from lpdeploy.errors import LpdeployError
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.usage.model import ExportFile, ExportManifest, UsageFile
@@ -42,11 +44,11 @@ def check_export(folder: Path) -> list[Path]:
     """The usage files of an export, each one's size and sha256 checked against the
     manifest, nothing missing, nothing extra; or RefusedExportError."""
     where = f"{folder}: "
+    if not (folder / MANIFEST).is_file():
+        raise RefusedExportError(where + "no manifest.json: not a usage export")
     try:
-        manifest = ExportManifest.model_validate_json((folder / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        raise RefusedExportError(where + "no manifest.json: not a usage export") from None
-    except (OSError, ValidationError) as exc:
+        manifest = ExportManifest.model_validate_json(read_json(folder / MANIFEST))
+    except ValidationError as exc:
         why = f"manifest.json is not a usage export manifest: {exc}"
         raise RefusedExportError(where + why) from None
     listed = {entry.path for entry in manifest.files}
@@ -64,7 +66,7 @@ def check_export(folder: Path) -> list[Path]:
         if ".." in entry.path.split("/") or entry.path.startswith("/"):
             problems.append(f"{entry.path}: path leaves the export")
             continue
-        data = (folder / entry.path).read_bytes()
+        data = read_bytes(folder / entry.path, MAX_JSON_BYTES)
         if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
             problems.append(f"{entry.path}: size or sha256 does not match the manifest")
             continue
@@ -79,7 +81,7 @@ def load_files(paths: Iterable[Path]) -> Iterator[UsageFile]:
     that is not a usage file raises RefusedExportError, and the merge rolls back."""
     for path in paths:
         try:
-            yield UsageFile.model_validate_json(path.read_bytes())
+            yield UsageFile.model_validate_json(read_json(path))
         except ValidationError as exc:
             why = f"not a usage file ({exc.error_count()} problems)"
             raise RefusedExportError(f"{path}: refused, nothing merged: {why}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import tarfile
 from pathlib import Path
@@ -67,6 +68,18 @@ def test_an_answer_that_is_not_an_archive_is_refused() -> None:
         unpack("not base64!")
     with pytest.raises(ValueError):
         unpack(base64.b64encode(b"plain bytes").decode())
+    for manifest in ("[" * 100_000, "[]"):
+        with pytest.raises(ValueError, match="MANIFEST"):
+            unpack(base64.b64encode(rearchive({"MANIFEST.json": manifest})).decode())
+
+
+def rearchive(parts: dict[str, str]) -> bytes:
+    """An archive holding exactly `parts` (a collector never writes a bad manifest)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in parts.items():
+            collector.add(tar, name, text.encode())
+    return buffer.getvalue()
 
 
 def test_local_writes_this_machines_archive(tmp_path: Path) -> None:
