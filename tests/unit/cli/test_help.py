@@ -27,7 +27,9 @@ def test_help(runner: CliRunner, words: tuple[str, ...]) -> None:
     assert "Usage:" in result.output
 
 
-def test_shell_completion_is_offered(runner: CliRunner) -> None:
+def test_shell_completion_is_offered(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Typer otherwise detects the shell that runs the tests (sh under make) and ignores "bash".
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     result = runner.invoke(app, ["--help"])
     assert "--install-completion" in result.stdout
     assert "--show-completion" in result.stdout
