@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -30,8 +31,8 @@ CREATE TABLE IF NOT EXISTS centres (
     message TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, centre)
 );
-CREATE TABLE IF NOT EXISTS plans (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+CREATE TABLE IF NOT EXISTS kept_plans (
+    sha256 TEXT PRIMARY KEY,
     plan TEXT NOT NULL
 );
 """
@@ -49,6 +50,8 @@ class RunRecord:
     outcome: str | None
     resumes: int | None
     rollback_to: int | None = None
+    plan_digest: str | None = None
+    """sha256 of the plan the run applied, kept once in `kept_plans` for a rollback."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class CentreRecord:
     rollback_to: int | None = None
 
 
-RUN_COLUMNS = "id, kind, plan_sha256, started, ended, outcome, resumes, rollback_to"
+RUN_COLUMNS = "id, kind, plan_sha256, started, ended, outcome, resumes, rollback_to, plan_digest"
 
 
 class Journal:
@@ -101,10 +104,12 @@ class Journal:
                 raise InputError.single(
                     str(self.path), f"table {table} lacks columns {missing}", "journal"
                 )
-        for column in ("resumes", "rollback_to"):  # journals from before --resume, rollback
+        # Journals from before --resume and rollback.
+        for column, kind in (("resumes", "INTEGER"), ("rollback_to", "INTEGER"),
+                             ("plan_digest", "TEXT")):  # fmt: skip
             if column not in have["runs"]:
                 with self.db:
-                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} INTEGER")
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -118,20 +123,23 @@ class Journal:
         plan: str | None = None,
         rollback_to: int | None = None,
     ) -> int:
-        """A new run; `plan`, the plan's JSON, is kept for a later rollback to this run."""
+        """A new run; `plan`, the plan's JSON, is kept (once per content) for a later
+        rollback to this run."""
+        digest = plan_digest(plan) if plan is not None else None
         with self.db:
-            cursor = self.db.execute(
-                "INSERT INTO runs (kind, plan_name, plan_sha256, started, resumes, rollback_to)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (kind, plan_name, plan_sha256, time.time(), resumes, rollback_to),
-            )
-            run_id = int(cursor.lastrowid or 0)
             if plan is not None:
-                self.db.execute("INSERT INTO plans VALUES (?, ?)", (run_id, plan))
-        return run_id
+                self.db.execute("INSERT OR IGNORE INTO kept_plans VALUES (?, ?)", (digest, plan))
+            cursor = self.db.execute(
+                "INSERT INTO runs (kind, plan_name, plan_sha256, started, resumes, rollback_to,"
+                " plan_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, plan_name, plan_sha256, time.time(), resumes, rollback_to, digest),
+            )
+        return int(cursor.lastrowid or 0)
 
-    def plan_of(self, run_id: int) -> str | None:
-        row = self.db.execute("SELECT plan FROM plans WHERE run_id = ?", (run_id,)).fetchone()
+    def plan_of(self, run: RunRecord) -> str | None:
+        row = self.db.execute(
+            "SELECT plan FROM kept_plans WHERE sha256 = ?", (run.plan_digest,)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def runs_of(self, plan_name: str, kinds: tuple[str, ...] = APPLIED) -> list[RunRecord]:
@@ -209,3 +217,7 @@ class Journal:
             kinds,
         ).fetchall()
         return {row[0]: CentreRecord(*row) for row in rows}
+
+
+def plan_digest(plan: str) -> str:
+    return hashlib.sha256(plan.encode()).hexdigest()

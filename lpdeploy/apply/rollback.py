@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from lpdeploy.errors import InputError
-from lpdeploy.journal import APPLIED, Journal
+from lpdeploy.journal import APPLIED, Journal, plan_digest
 from lpdeploy.output import canonical_json
 from lpdeploy.plan.model import Plan
 
@@ -25,22 +25,26 @@ class RollbackTarget:
 def rollback_target(journal: Journal, current: Plan, to: int | None) -> RollbackTarget:
     """The run to go back to: `to`, or the last successful apply or rollback of a plan of
     this name other than `current`; and what each centre switches back or receives."""
-    now = canonical_json(current).decode()
+    now = plan_digest(canonical_json(current).decode())
     if to is None:
-        earlier = [
-            r.id
-            for r in journal.runs_of(current.profile.name)
-            if r.outcome == "ok" and journal.plan_of(r.id) not in (None, now)
-        ]
-        if not earlier:
+        earlier = next(
+            (
+                r.id
+                for r in journal.runs_of(current.profile.name)
+                if r.outcome == "ok" and r.plan_digest not in (None, now)
+            ),
+            None,
+        )
+        if earlier is None:
             raise InputError.single(
                 str(journal.path),
                 f"no earlier successful run of a plan of {current.profile.name} other than this "
                 "one to roll back to (runs before lpdeploy kept their plan cannot be)",
                 "--to",
             )
-        to = earlier[0]
-    record, text = journal.run(to), journal.plan_of(to)
+        to = earlier
+    record = journal.run(to)
+    text = journal.plan_of(record) if record is not None else None
     if record is None or record.kind not in APPLIED or record.outcome != "ok" or text is None:
         why = (
             "no such run"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,9 +85,9 @@ def apply(
     where each centre stood and exits 130; --resume then finishes the run.
     """
     need_inventory(via, inventory)
-    try:
-        loaded = load_plan(plan)
-        result = run_apply(
+    loaded = load_plan(plan)
+    report_apply(
+        lambda: run_apply(
             loaded,
             secrets=resolve_secrets(loaded.secrets, plan.parent, vault_password_file),
             catalog=catalog_path(catalog),
@@ -100,17 +101,28 @@ def apply(
             quiet=json,
             kit=(kit, plan) if kit else None,
             via=via,
-        )
+        ),
+        json,
+    )
+
+
+def report_apply(
+    run: Callable[[], ApplyResult], json: bool, more: dict[str, Any] | None = None
+) -> None:
+    """Run an apply (or rollback) and show its result, with `more` keys in the JSON; an
+    interrupted one shows where it stood and exits 130, a failed one exits 1."""
+    try:
+        result = run()
     except RunInterruptedError as stop:
         if stop.result is not None:
             if json:
-                print_json(result_document(stop.result))
+                print_json(result_document(stop.result) | (more or {}))
             else:
                 show_result(stop.result)
         err.print(f"error: {stop}")
         raise typer.Exit(RC.INTERRUPTED) from None
     if json:
-        print_json(result_document(result))
+        print_json(result_document(result) | (more or {}))
     else:
         show_result(result)
     if not result.ok:

@@ -8,24 +8,21 @@ from typing import Annotated
 import typer
 
 from lpdeploy.apply.rollback import RollbackTarget, rollback_target
-from lpdeploy.apply.rollout import RunInterruptedError
 from lpdeploy.cli.apply import (
     Inventory,
     Limit,
     TrustedKeys,
     VaultPasswordFile,
-    result_document,
+    report_apply,
     run_apply,
 )
 from lpdeploy.cli.options import CatalogDir, Json, Via, catalog_path, need_inventory
-from lpdeploy.errors import RC
 from lpdeploy.journal import Journal
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.load import load_plan
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import state_dir
-from lpdeploy.ui.console import err, print_json
-from lpdeploy.ui.progress import show_result
+from lpdeploy.ui.console import err
 
 To = Annotated[
     int | None,
@@ -69,8 +66,8 @@ def rollback(
         write_atomic(out, canonical_json(target.plan))
     if not json:
         _say_moves(target)
-    try:
-        result = run_apply(
+    report_apply(
+        lambda: run_apply(
             target.plan,
             secrets=resolve_secrets(target.plan.secrets, plan.parent, vault_password_file),
             catalog=catalog_path(catalog),
@@ -80,27 +77,16 @@ def rollback(
             quiet=json,
             via=via,
             rollback_to=target.run_id,
-        )
-    except RunInterruptedError as stop:
-        if stop.result is not None:
-            show_result(stop.result)
-        err.print(f"error: {stop}")
-        raise typer.Exit(RC.INTERRUPTED) from None
-    if json:
-        print_json(
-            result_document(result)
-            | {
-                "rollback": {
-                    "to_run": target.run_id,
-                    "switched": target.switched,
-                    "transferred": target.transferred,
-                }
+        ),
+        json,
+        {
+            "rollback": {
+                "to_run": target.run_id,
+                "switched": target.switched,
+                "transferred": target.transferred,
             }
-        )
-    else:
-        show_result(result)
-    if not result.ok:
-        raise typer.Exit(RC.FAILED)
+        },
+    )
 
 
 def _say_moves(target: RollbackTarget) -> None:

@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from lpdeploy.diagnose import collector
-from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan
-from lpdeploy.runner.centres import run_on_centres
-from lpdeploy.runner.hub import hub_from
-from lpdeploy.runner.inventory import inventory_connections
+from lpdeploy.runner.centres import reach_centres, run_on_centres
 
 COLLECTOR = Path(collector.__file__)
 MAX_ARCHIVE = 16 * 1024 * 1024
@@ -47,14 +44,8 @@ def diagnose_centres(
     """An archive `out/<centre>.tar.gz` for each centre (or each of `limit`); `runs`, per
     centre, what the journal says of its last runs."""
     cache = workdir.parent / "cache"
-    connections = {
-        centre: connection
-        for centre, connection in centre_connections(plan, inventory, cache).items()
-        if limit is None or centre in limit
-    }
-    hub = None
-    if via is not None and inventory is not None:
-        hub = hub_from(via, inventory_connections(inventory, cache))
+    everyone, hub = reach_centres(plan, inventory, cache, via)
+    connections = {c: found for c, found in everyone.items() if limit is None or c in limit}
     answers = run_on_centres(
         workdir, inventory, connections, module="ansible.builtin.script",
         module_args=f"{COLLECTOR} --stdout executable=python3", files=[COLLECTOR], hub=hub,

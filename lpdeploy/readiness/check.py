@@ -21,14 +21,12 @@ from lpdeploy import kolibri
 from lpdeploy.bundle.manifest import KolibriChannel
 from lpdeploy.catalog import Catalog
 from lpdeploy.connect import Connection, Connector
-from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.inventory.render import centre_vars
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
 from lpdeploy.readiness.report import CheckResult, ReadinessReport, centre_report
-from lpdeploy.runner.centres import run_on_centres
-from lpdeploy.runner.hub import Hub, hub_from
-from lpdeploy.runner.inventory import inventory_connections
+from lpdeploy.runner.centres import reach_centres, run_on_centres
+from lpdeploy.runner.hub import Hub
 
 SERVER_CHECK = Path(__file__).with_name("server_check.py")
 KOLIBRI_CHANNELS = "/kolibri/api/public/v1/channels"
@@ -51,11 +49,7 @@ def check_readiness(
     """With `via` (a hub the inventory names), the server checks run from the hub and the
     web checks go through SSH channels it opens: nothing here needs a route to a centre."""
     cache = workdir.parent / "cache"
-    connections = centre_connections(plan, inventory, cache)
-    hub = None
-    if via is not None and inventory is not None:
-        everyone = inventory_connections(inventory, cache)
-        hub = hub_from(via, everyone)
+    connections, hub = reach_centres(plan, inventory, cache, via)
     addresses = {centre: c.address for centre, c in connections.items()}
     manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
     wanted = {c.id: {"lpdeploy_verify": _expectation(c, manifests, deep)} for c in plan.centres}

@@ -11,9 +11,12 @@ from typing import Any, Literal
 import yaml
 
 from lpdeploy.connect import Connection, pinned_files
+from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.inventory.render import GROUP
 from lpdeploy.output import write_atomic
-from lpdeploy.runner.hub import Hub
+from lpdeploy.plan.model import Plan
+from lpdeploy.runner.hub import Hub, hub_from
+from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
 
@@ -35,6 +38,16 @@ class Answer:
     @property
     def message(self) -> str:
         return str(self.result.get("stderr") or self.result.get("msg", ""))[-300:]
+
+
+def reach_centres(
+    plan: Plan, inventory: Path | None, cache: Path, via: str | None
+) -> tuple[dict[str, Connection], Hub | None]:
+    """Each centre's connection, and the hub `via` names in the inventory (None without)."""
+    connections = centre_connections(plan, inventory, cache)
+    if via is None or inventory is None:
+        return connections, None
+    return connections, hub_from(via, inventory_connections(inventory, cache))
 
 
 def run_on_centres(

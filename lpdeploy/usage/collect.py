@@ -7,11 +7,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.plan.model import Plan
-from lpdeploy.runner.centres import run_on_centres
-from lpdeploy.runner.hub import hub_from
-from lpdeploy.runner.inventory import inventory_connections
+from lpdeploy.runner.centres import reach_centres, run_on_centres
 from lpdeploy.usage.model import UsageFile
 
 COLLECTOR = "/usr/local/sbin/lpdeploy-usage"
@@ -22,10 +19,7 @@ def collect_usage(
 ) -> tuple[list[UsageFile], dict[str, str]]:
     """Each centre's usage file, and why each centre that gave none did not."""
     cache = workdir.parent / "cache"
-    connections = centre_connections(plan, inventory, cache)
-    hub = None
-    if via is not None and inventory is not None:
-        hub = hub_from(via, inventory_connections(inventory, cache))
+    connections, hub = reach_centres(plan, inventory, cache, via)
     answers = run_on_centres(
         workdir, inventory, connections, module="ansible.builtin.command",
         module_args=f"{COLLECTOR} collect", hub=hub,

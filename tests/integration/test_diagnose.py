@@ -79,6 +79,7 @@ def check_archive(path: Path, secrets: list[str], centre: str, tmp: Path) -> Non
     missing = [part for part in PARTS if part not in files]
     assert not missing, sorted(files)
     assert path.stat().st_size < 4 * 1024 * 1024
+    print(f"diagnostics archive of {centre}: {path.stat().st_size} bytes")
     for secret in secrets:
         holding = [name for name, p in files.items() if secret in p.read_text(errors="replace")]
         assert not holding, f"{secret[:6]}... found in {holding}"

@@ -100,3 +100,11 @@ def test_nothing_to_go_back_to_is_an_input_error(
     applied(journal, b)
     with pytest.raises(InputError, match="no earlier successful run"):
         rollback_target(journal, b, None)
+
+
+def test_a_plan_applied_again_is_kept_once(journal: Journal, plans: tuple[Plan, Plan]) -> None:
+    _, a = plans
+    first, again = applied(journal, a), applied(journal, a)
+    assert journal.db.execute("SELECT COUNT(*) FROM kept_plans").fetchone() == (1,)
+    runs = [journal.run(first), journal.run(again)]
+    assert all(r is not None and journal.plan_of(r) == canonical_json(a).decode() for r in runs)
