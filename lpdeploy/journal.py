@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS centres (
     changed INTEGER NOT NULL DEFAULT 0,
     seconds REAL,
     message TEXT NOT NULL DEFAULT '',
+    hub TEXT,
+    started REAL,
+    ended REAL,
     PRIMARY KEY (run_id, centre)
 );
 CREATE TABLE IF NOT EXISTS kept_plans (
@@ -65,6 +68,15 @@ class CentreRecord:
     ended: float | None
     message: str
     rollback_to: int | None = None
+
+
+@dataclass(frozen=True)
+class CentreTiming:
+    centre: str
+    hub: str | None
+    wave: int
+    started: float
+    ended: float
 
 
 RUN_COLUMNS = "id, kind, plan_sha256, started, ended, outcome, resumes, rollback_to, plan_digest"
@@ -110,6 +122,11 @@ class Journal:
             if column not in have["runs"]:
                 with self.db:
                     self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        # Journals from before hubs in the plan: which hub ran a centre, and when.
+        for column, kind in (("hub", "TEXT"), ("started", "REAL"), ("ended", "REAL")):
+            if column not in have["centres"]:
+                with self.db:
+                    self.db.execute(f"ALTER TABLE centres ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -193,12 +210,28 @@ class Journal:
         changed: int,
         seconds: float,
         message: str,
+        *,
+        hub: str | None = None,
+        span: tuple[float, float] | None = None,
     ) -> None:
+        """`hub`: the hub whose Ansible ran it; `span`: when its run started and when it
+        finished there (epoch seconds)."""
+        started, ended = span if span else (None, None)
         with self.db:
             self.db.execute(
-                "INSERT OR REPLACE INTO centres VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, centre, wave, outcome, changed, seconds, message),
+                "INSERT OR REPLACE INTO centres (run_id, centre, wave, outcome, changed, "
+                "seconds, message, hub, started, ended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, centre, wave, outcome, changed, seconds, message, hub, started, ended),
             )
+
+    def timings(self, run_id: int) -> list[CentreTiming]:
+        """Where and when each centre of a run ran (those it recorded a span for)."""
+        rows = self.db.execute(
+            "SELECT centre, hub, wave, started, ended FROM centres "
+            "WHERE run_id = ? AND started IS NOT NULL ORDER BY started, centre",
+            (run_id,),
+        ).fetchall()
+        return [CentreTiming(*row) for row in rows]
 
     def finish_run(self, run_id: int, outcome: str) -> None:
         with self.db:

@@ -89,7 +89,8 @@ def merge(journal: Journal, extract: JournalExtract) -> tuple[int, int]:
                  run.outcome),
             )  # fmt: skip
             journal.db.executemany(
-                "INSERT INTO centres VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO centres (run_id, centre, wave, outcome, changed, seconds, message)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(cursor.lastrowid, c.centre, c.wave, c.outcome, c.changed, c.seconds,
                   c.message) for c in run.centres],
             )  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +28,7 @@ from lpdeploy.preflight import survey
 from lpdeploy.runner.hub import ROOT, Hub, hub_from
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.job import STOP_GRACE
-from lpdeploy.runner.reduce import RunState, reduce_event
+from lpdeploy.runner.reduce import HostProgress, RunState, reduce_event
 from lpdeploy.runner.run import start_run
 from lpdeploy.runner.spec import build_spec
 
@@ -46,10 +48,49 @@ class _WaveInterruptedError(Exception):
         self.done = done
 
 
+@dataclass
+class WaveView:
+    """One wave as it runs: every route's Ansible run (a hub's, or this machine's for the
+    centres it reaches itself) folded into one state per route."""
+
+    wave: int
+    hub_of: dict[str, str | None]
+    """Each centre of the wave and the hub running it (None: this machine)."""
+    states: dict[str | None, RunState] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    finished: dict[str, float] = field(default_factory=dict)
+    """When each centre's outcome became final."""
+    begun: dict[str | None, float] = field(default_factory=dict)
+    """When each route's Ansible sent its first event (its run had started there)."""
+    settled: list[CentreResult] = field(default_factory=list)
+    """Centres of the wave decided without Ansible: unchanged, refused by pre-flight, or
+    behind a hub that could not be reached."""
+
+    def host(self, name: str) -> HostProgress | None:
+        return self.states[self.hub_of[name]].hosts.get(name) if name in self.hub_of else None
+
+    def note_finished(self, now: float) -> list[str]:
+        """Centres whose outcome became final since the last call: a failed or unreachable
+        one at once (Ansible drops it), the others when their route's run completes."""
+        newly = []
+        for name, hub in self.hub_of.items():
+            if name in self.finished:
+                continue
+            state = self.states.get(hub)
+            progress = state.hosts.get(name) if state else None
+            final = state is not None and state.complete
+            if progress is not None and progress.outcome in ("failed", "unreachable"):
+                final = True
+            if final:
+                self.finished[name] = now
+                newly.append(name)
+        return newly
+
+
 class Progress(Protocol):
-    def wave_started(self, wave: int, hosts: list[str]) -> None: ...
-    def update(self, state: RunState) -> None: ...
-    def wave_finished(self, wave: int, state: RunState) -> None: ...
+    def wave_started(self, view: WaveView) -> None: ...
+    def update(self, view: WaveView) -> None: ...
+    def wave_finished(self, view: WaveView) -> None: ...
 
 
 class AnsibleWatch(Protocol):
@@ -64,6 +105,8 @@ class CentreResult:
     """ok, changed, failed, unreachable, incomplete, interrupted or not-run."""
     changed: int = 0
     message: str = ""
+    hub: str | None = None
+    """The hub whose Ansible ran it (None: this machine)."""
 
 
 @dataclass
@@ -74,9 +117,11 @@ class ApplyResult:
     resumes: int | None = None
     """The unfinished run this one continued (--resume)."""
     via: str | None = None
-    """The hub the run went through, if any."""
+    """The hub the run went through (`--via`), if any."""
     sent_to_hub: int = 0
-    """Bytes rsync sent to the hub (bundles and the package archive it lacked)."""
+    """Bytes rsync sent to the hubs (bundles and the package archive they lacked)."""
+    hubs: dict[str, int] = field(default_factory=dict)
+    """Bytes sent to each hub the run went through (the plan's hubs, or `--via`)."""
 
     @property
     def ok(self) -> bool:
@@ -143,36 +188,57 @@ def check_bundles(
     return {key: manifests[key] for key in planned}, {key: catalog.folders[key] for key in planned}
 
 
+@dataclass(eq=False)
+class Route:
+    """The centres one Ansible runs for: this machine's own (hub None), or a hub's."""
+
+    hub: Hub | None
+    centres: list[PlanCentre]
+    inventories: list[Path] = field(default_factory=list)
+    relay: Relay | None = None
+    broken: str | None = None
+    """Why the hub cannot be used any more in this run (its centres fail, not the others)."""
+
+    @property
+    def name(self) -> str | None:
+        return self.hub.name if self.hub else None
+
+
 def apply_plan(
     rollout: Rollout, journal: Journal, progress: Progress, watch: AnsibleWatch | None = None
 ) -> ApplyResult:
     manifests, sources = check_bundles(rollout.plan, rollout.catalog, list(rollout.trusted_keys))
     connections = _connections(rollout)
-    hub = None
-    if rollout.via is not None:
-        hub = hub_from(rollout.via, connections)
-        connections.pop(rollout.via)
+    routes = _routes(rollout, connections)
     known = set(connections) if rollout.inventory else None
     pinned = pinned_files(connections.values())
-    per_arch = {
-        arch: {
-            "lpdeploy_repo_archive": str(
-                Relay.archive_there(repo.archive) if hub else repo.archive
-            ),
-            "lpdeploy_repo_key": repo.key,
-        }
-        for arch, repo in rollout.repos.items()
-    }
     group_vars = dict(rollout.extra_group_vars)
     salt = tree_digest(rollout.playbook.parent) + secrets_digest(rollout.secrets)
-    there = {key: Relay.bundle_there(key) for key in sources} if hub else sources
-    text, desired = render_inventory(
-        rollout.plan, manifests, there, group_vars, known, salt, per_arch
-    )
     rollout.workdir.mkdir(parents=True, exist_ok=True)
-    generated = rollout.workdir / "centres.yml"
-    write_atomic(generated, text.encode("utf-8"), mode=0o600)
-    inventories = [rollout.inventory, generated] if rollout.inventory else [generated]
+    desired: dict[str, str] = {}
+    selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
+    for route in routes:
+        hub = route.hub
+        there = {key: Relay.bundle_there(key) for key in sources} if hub else sources
+        per_arch = {
+            arch: {
+                "lpdeploy_repo_archive": str(
+                    Relay.archive_there(repo.archive) if hub else repo.archive
+                ),
+                "lpdeploy_repo_key": repo.key,
+            }
+            for arch, repo in rollout.repos.items()
+        }
+        part = rollout.plan.model_copy(update={"centres": route.centres})
+        text, found = render_inventory(part, manifests, there, group_vars, known, salt, per_arch)
+        desired |= found
+        generated = rollout.workdir / (f"centres-{hub.name}.yml" if hub else "centres.yml")
+        write_atomic(generated, text.encode("utf-8"), mode=0o600)
+        route.inventories = [rollout.inventory, generated] if rollout.inventory else [generated]
+        if hub is not None:
+            ids = {c.id for c in route.centres}
+            archives = {c.id: rollout.repos[c.arch].archive for c in selected if c.id in ids}
+            route.relay = Relay(hub, sources, archives)
     resumes = _resumed_run(rollout, journal) if rollout.resume else None
     run_id = journal.start_run(
         "apply" if rollout.rollback_to is None else "rollback",
@@ -182,27 +248,30 @@ def apply_plan(
         plan=canonical_json(rollout.plan).decode(),
         rollback_to=rollout.rollback_to,
     )
-    result = ApplyResult(run_id=run_id, resumes=resumes)
-    selected = [c for c in rollout.plan.centres if _selected(rollout, c.id)]
-    archives = {c.id: rollout.repos[c.arch].archive for c in selected}
-    relay = Relay(hub, sources, archives) if hub else None
-    result.via = hub.name if hub else None
+    result = ApplyResult(run_id=run_id, resumes=resumes, via=rollout.via)
     try:
-        _roll(rollout, journal, progress, watch, result, selected, inventories, desired, pinned,
-              connections, relay)  # fmt: skip
+        _roll(rollout, journal, progress, watch, result, selected, desired, pinned, connections,
+              routes)  # fmt: skip
     except KeyboardInterrupt:
         result.stopped = "interrupted"
     finally:
-        if relay is not None:
-            result.sent_to_hub = relay.sent
+        result.hubs = {r.relay.hub.name: r.relay.sent for r in routes if r.relay is not None}
+        result.sent_to_hub = sum(result.hubs.values())
         if result.stopped == "interrupted":
             recorded = {c.centre for c in result.centres}
+            hub_of = {c.id: r.name for r in routes for c in r.centres}
             for centre in (c for c in selected if c.id not in recorded):
                 result.centres.append(
-                    CentreResult(centre.id, centre.wave, "not-run", message="interrupted")
+                    CentreResult(
+                        centre.id,
+                        centre.wave,
+                        "not-run",
+                        message="interrupted",
+                        hub=hub_of.get(centre.id),
+                    )
                 )
                 journal.record_centre(run_id, centre.id, centre.wave, "not-run", 0, 0.0,
-                                      "interrupted")  # fmt: skip
+                                      "interrupted", hub=hub_of.get(centre.id))  # fmt: skip
             journal.finish_run(run_id, "interrupted")
         else:
             journal.finish_run(run_id, "ok" if result.ok and result.centres else "failed")
@@ -215,6 +284,36 @@ def apply_plan(
     return result
 
 
+def _routes(rollout: Rollout, connections: dict[str, Connection]) -> list[Route]:
+    """The plan's centres by who runs Ansible for them: `--via`'s hub for all of them, or
+    each plan hub for its own and this machine for the rest."""
+    plan = rollout.plan
+    if rollout.via is not None:
+        if plan.hubs:
+            raise InputError.single(
+                rollout.via, "the plan names its own hubs: apply runs through each of them "
+                "without --via", "--via",
+            )  # fmt: skip
+        hub = hub_from(rollout.via, connections)
+        connections.pop(rollout.via)
+        return [Route(hub, list(plan.centres))]
+    routes = []
+    direct = [c for c in plan.centres if c.hub is None]
+    if direct:
+        routes.append(Route(None, direct))
+    for planned in plan.hubs:
+        served = [c for c in plan.centres if c.hub == planned.id]
+        if planned.id not in connections and planned.host and not rollout.inventory:
+            connections[planned.id] = Connection(host=planned.id, address=planned.host)
+        own = {c.id: connections[c.id] for c in served if c.id in connections}
+        if planned.id in connections:
+            own[planned.id] = connections[planned.id]
+        routes.append(Route(hub_from(planned.id, own), served))
+    for planned in plan.hubs:
+        connections.pop(planned.id, None)
+    return routes
+
+
 def _roll(
     rollout: Rollout,
     journal: Journal,
@@ -222,55 +321,108 @@ def _roll(
     watch: AnsibleWatch | None,
     result: ApplyResult,
     selected: list[PlanCentre],
-    inventories: list[Path],
     desired: dict[str, str],
     pinned: list[Path],
     connections: dict[str, Connection],
-    relay: Relay | None,
+    routes: list[Route],
 ) -> None:
-    """Pre-flight, then wave by wave; a Ctrl-C in Ansible ends it with result.stopped set."""
+    """Pre-flight, then wave by wave, every route of a wave at once; a Ctrl-C in Ansible
+    ends it with result.stopped set."""
     run_id = result.run_id
-    hub = relay.hub if relay else None
-    refused, recorded = _preflight(rollout, connections, pinned, selected, hub)
+    refused, recorded = _preflight(rollout, connections, pinned, selected, routes)
     held = {} if rollout.force or rollout.check else recorded
+    route_of = {c.id: route for route in routes for c in route.centres}
     for wave in sorted({c.wave for c in selected}):
+        already = len(result.centres)
         in_wave = [c.id for c in selected if c.wave == wave]
         done_already = [h for h in in_wave if h not in refused and held.get(h) == desired[h]]
         hosts = [h for h in in_wave if h not in done_already and h not in refused]
         for host in done_already:
-            result.centres.append(CentreResult(host, wave, "ok", message=UNCHANGED))
-            journal.record_centre(run_id, host, wave, "ok", 0, 0.0, UNCHANGED)
+            hub = route_of[host].name
+            result.centres.append(CentreResult(host, wave, "ok", message=UNCHANGED, hub=hub))
+            journal.record_centre(run_id, host, wave, "ok", 0, 0.0, UNCHANGED, hub=hub)
         skipped = [
-            CentreResult(h, wave, "not-run", message=f"preflight: {refused[h]}")
+            CentreResult(
+                h, wave, "not-run", message=f"preflight: {refused[h]}", hub=route_of[h].name
+            )
             for h in in_wave
             if h in refused
         ]
+        if hosts and result.stopped:
+            skipped += [
+                CentreResult(h, wave, "not-run", message=result.stopped, hub=route_of[h].name)
+                for h in hosts
+            ]
+            hosts = []
         for centre in skipped:
-            journal.record_centre(run_id, centre.centre, wave, "not-run", 0, 0.0, centre.message)
+            journal.record_centre(run_id, centre.centre, wave, "not-run", 0, 0.0, centre.message,
+                                  hub=centre.hub)  # fmt: skip
         result.centres += skipped
         if not hosts:
+            view = WaveView(wave, {})
+            view.settled = result.centres[already:]
+            progress.wave_started(view)
+            progress.wave_finished(view)
             result.stopped = result.stopped or _stop_reason(rollout, wave, skipped)
             continue
-        if result.stopped:
-            result.centres += [
-                CentreResult(h, wave, "not-run", message=result.stopped) for h in hosts
-            ]
-            continue
-        if relay is not None:
-            relay.stage([c for c in selected if c.id in hosts])
+        shares = [
+            (route, [h for h in hosts if route_of[h] is route])
+            for route in routes
+            if any(route_of[h] is route for h in hosts)
+        ]
+        lost = _stage(rollout, shares, wave)
+        shares = [(route, members) for route, members in shares if route.broken is None]
+        view = WaveView(wave, {h: route.name for route, members in shares for h in members})
+        view.settled = [*result.centres[already:], *lost]
+        done = []
         try:
-            done = _run_wave(rollout, inventories, wave, hosts, progress, watch, pinned, hub)
+            if shares:
+                done = _run_wave(rollout, view, shares, progress, watch, pinned)
+            else:
+                progress.wave_started(view)
+                progress.wave_finished(view)
         except _WaveInterruptedError as stop:
             done = stop.done
             result.stopped = "interrupted"
-        for centre in done:
+        for centre in [*lost, *done]:
+            begun = view.begun.get(centre.hub, view.started)
+            span = (begun, view.finished.get(centre.centre, time.time()))
             journal.record_centre(
-                run_id, centre.centre, wave, centre.outcome, centre.changed, 0.0, centre.message
-            )
-        result.centres += done
+                run_id, centre.centre, wave, centre.outcome, centre.changed,
+                round(span[1] - span[0], 3), centre.message, hub=centre.hub,
+                span=None if centre in lost else span,
+            )  # fmt: skip
+        result.centres += [*lost, *done]
         if result.stopped == "interrupted":
             return
-        result.stopped = _stop_reason(rollout, wave, [*skipped, *done])
+        result.stopped = _stop_reason(rollout, wave, [*skipped, *lost, *done])
+
+
+def _stage(
+    rollout: Rollout, shares: list[tuple[Route, list[str]]], wave: int
+) -> list[CentreResult]:
+    """Copy to each hub, at once, what its centres of this wave need; a hub that cannot be
+    reached fails its own centres (recorded as unreachable), never the others'."""
+    by_id = {c.id: c for c in rollout.plan.centres}
+    relayed = [(route, members) for route, members in shares if route.relay is not None]
+
+    def stage(route: Route, members: list[str]) -> None:
+        assert route.relay is not None
+        if route.broken is None:
+            try:
+                route.relay.stage([by_id[h] for h in members])
+            except NotRightError as exc:
+                route.broken = str(exc)
+
+    if relayed:
+        with ThreadPoolExecutor(max_workers=min(8, len(relayed))) as pool:
+            list(pool.map(lambda share: stage(*share), relayed))
+    return [
+        CentreResult(h, wave, "unreachable", message=route.broken, hub=route.name)
+        for route, members in relayed
+        if route.broken is not None
+        for h in members
+    ]
 
 
 @dataclass
@@ -343,23 +495,41 @@ def _preflight(
     connections: dict[str, Connection],
     pinned: list[Path],
     centres: list[PlanCentre],
-    hub: Hub | None,
+    routes: list[Route],
 ) -> tuple[dict[str, str], dict[str, str | None]]:
     """Centres whose server fails pre-flight, with why (apply does not run on them); and
-    the desired state each server recorded after its last complete apply."""
+    the desired state each server recorded after its last complete apply. Every route's
+    centres are surveyed at once; a hub that does not answer refuses only its own."""
     ids = {c.id for c in centres}
-    present = {k: v for k, v in connections.items() if k in ids}
-    if hub is None:
-        found = survey(rollout.plan, present, pinned)
-    else:
-        with hub.tunnel() as through_hub:
-            found = survey(rollout.plan, present, pinned, through_hub)
-    refused = {
-        centre.id: "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
-        for centre in found.report.centres
-        if not centre.ready
-    }
-    return refused, found.held
+    refused: dict[str, str] = {}
+    held: dict[str, str | None] = {}
+
+    def survey_route(route: Route) -> None:
+        present = {c.id: connections[c.id] for c in route.centres if c.id in ids}
+        if not present:
+            return
+        try:
+            if route.hub is None:
+                found = survey(rollout.plan, present, pinned)
+            else:
+                with route.hub.tunnel() as through_hub:
+                    found = survey(rollout.plan, present, pinned, through_hub)
+        except NotRightError as exc:
+            route.broken = str(exc)
+            refused.update({centre: str(exc) for centre in present})
+            return
+        refused.update(
+            {
+                centre.id: "; ".join(f"{c.name}: {c.detail}" for c in centre.checks if not c.ok)
+                for centre in found.report.centres
+                if not centre.ready
+            }
+        )
+        held.update(found.held)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(routes)))) as pool:
+        list(pool.map(survey_route, routes))
+    return refused, held
 
 
 def _selected(rollout: Rollout, centre: str) -> bool:
@@ -381,66 +551,94 @@ def _stop_reason(rollout: Rollout, wave: int, done: list[CentreResult]) -> str |
 
 def _run_wave(
     rollout: Rollout,
-    inventories: list[Path],
-    wave: int,
-    hosts: list[str],
+    view: WaveView,
+    shares: list[tuple[Route, list[str]]],
     progress: Progress,
     watch: AnsibleWatch | None,
     pinned: list[Path],
-    hub: Hub | None,
 ) -> list[CentreResult]:
-    spec = build_spec(
-        rollout.workdir / f"wave-{wave}",
-        inventories,
-        playbook=rollout.playbook,
-        limit=",".join(hosts),
-        forks=rollout.forks,
-        check=rollout.check,
-        known_hosts=pinned,
-        secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
-        via=hub,
-    )
-    progress.wave_started(wave, hosts)
-    run = start_run(spec)
-    state = RunState()
-    group = None
+    """Start every route's Ansible for this wave, then fold their events as they come."""
+    wave = view.wave
+    runs = []
+    for route, members in shares:
+        suffix = f"-{route.name}" if route.name else ""
+        spec = build_spec(
+            rollout.workdir / f"wave-{wave}{suffix}",
+            route.inventories,
+            playbook=rollout.playbook,
+            limit=",".join(members),
+            forks=rollout.forks,
+            check=rollout.check,
+            known_hosts=pinned,
+            secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
+            via=route.hub,
+        )
+        view.states[route.name] = RunState()
+        runs.append((route, spec, start_run(spec)))
+    progress.wave_started(view)
+    watched: set[int] = set()
     try:
-        while not (run.finished and run.events.empty()):
-            with contextlib.suppress(queue.Empty):
-                reduce_event(state, run.events.get(timeout=0.2))
-            if group is None and watch is not None:
+        while not all(run.finished and run.events.empty() for _, _, run in runs):
+            quiet = True
+            for route, _, run in runs:
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        reduce_event(view.states[route.name], run.events.get_nowait())
+                        view.begun.setdefault(route.name, time.time())
+                        quiet = False
                 group = run.process_group()
-                if group is not None:
+                if watch is not None and group is not None and group not in watched:
+                    watched.add(group)
                     watch.ansible_started(group)
-            progress.update(state)
+            view.note_finished(time.time())
+            progress.update(view)
+            if quiet:
+                time.sleep(0.1)
     except KeyboardInterrupt:
-        run.interrupt(STOP_GRACE)
-        while not run.events.empty():
-            reduce_event(state, run.events.get())
-        progress.wave_finished(wave, state)
-        raise _WaveInterruptedError([_interrupted(state, host, wave) for host in hosts]) from None
-    progress.wave_finished(wave, state)
-    results = [_centre_result(state, host, wave) for host in hosts]
-    if not state.complete and spec.via is not None:
-        from lpdeploy.runner.relay import relay_problem
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            list(pool.map(lambda entry: entry[2].interrupt(STOP_GRACE), runs))
+        for route, _, run in runs:
+            while not run.events.empty():
+                reduce_event(view.states[route.name], run.events.get())
+        view.note_finished(time.time())
+        progress.wave_finished(view)
+        raise _WaveInterruptedError(
+            [
+                _interrupted(view.states[route.name], host, wave, route.name)
+                for route, members in shares
+                for host in members
+            ]
+        ) from None
+    view.note_finished(time.time())
+    progress.wave_finished(view)
+    results = []
+    for route, spec, _ in runs:
+        state = view.states[route.name]
+        found = [_centre_result(state, host, wave, route.name) for host in dict(shares)[route]]
+        if not state.complete and spec.via is not None:
+            from lpdeploy.runner.relay import relay_problem
 
-        why = relay_problem(spec)
-        for result in (r for r in results if not r.message):
-            result.message = why
+            why = relay_problem(spec)
+            for result in (r for r in found if not r.message):
+                result.message = why
+        results += found
     return results
 
 
-def _interrupted(state: RunState, host: str, wave: int) -> CentreResult:
+def _interrupted(state: RunState, host: str, wave: int, hub: str | None) -> CentreResult:
     progress = state.hosts.get(host)
     where = f"at task: {progress.task}" if progress and progress.task else "before its first task"
-    return CentreResult(host, wave, "interrupted", progress.changed if progress else 0, where)
+    changed = progress.changed if progress else 0
+    return CentreResult(host, wave, "interrupted", changed, where, hub=hub)
 
 
-def _centre_result(state: RunState, host: str, wave: int) -> CentreResult:
+def _centre_result(state: RunState, host: str, wave: int, hub: str | None) -> CentreResult:
     progress = state.hosts.get(host)
     if progress is None:
-        return CentreResult(host, wave, "not-run" if state.complete else "incomplete")
+        return CentreResult(host, wave, "not-run" if state.complete else "incomplete", hub=hub)
     outcome = progress.outcome if state.complete else "incomplete"
+    if progress.outcome in ("failed", "unreachable"):
+        outcome = progress.outcome
     if outcome == "pending":
         outcome = "ok"
-    return CentreResult(host, wave, outcome, progress.changed, progress.message)
+    return CentreResult(host, wave, outcome, progress.changed, progress.message, hub=hub)

@@ -11,7 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from lpdeploy.apply.lock import RunLock
-from lpdeploy.apply.rollout import ApplyResult, Rollout, RunInterruptedError, apply_plan
+from lpdeploy.apply.rollout import (
+    ApplyResult,
+    Progress,
+    Rollout,
+    RunInterruptedError,
+    apply_plan,
+)
 from lpdeploy.bundle.keys import load_public_key
 from lpdeploy.catalog import load_catalog
 from lpdeploy.cli.options import CatalogDir, Json, Via, catalog_path, need_inventory
@@ -25,7 +31,7 @@ from lpdeploy.plan.model import Plan
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
 from lpdeploy.ui.console import err, print_json
-from lpdeploy.ui.progress import LiveProgress, QuietProgress, show_result
+from lpdeploy.ui.progress import LiveProgress, PlainProgress, QuietProgress, show_result
 
 TrustedKeys = Annotated[
     list[Path] | None,
@@ -184,13 +190,20 @@ def run_apply(
     try:
         for run_id in journal.close_abandoned(APPLIED):
             err.print(f"run {run_id} never finished (lpdeploy was killed): marked killed")
-        progress = QuietProgress() if quiet else LiveProgress(err)
-        return apply_plan(rollout, journal, progress, watch=lock)
+        return apply_plan(rollout, journal, progress_for(quiet), watch=lock)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         journal.close()
         lock.release()
+
+
+def progress_for(quiet: bool) -> Progress:
+    """The live view on a terminal; plain lines in a log or a pipe (with --json too: stdout
+    holds the document, stderr the lines); none for a caller that shows its own."""
+    if err.is_terminal:
+        return QuietProgress() if quiet else LiveProgress(err)
+    return PlainProgress()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -206,5 +219,6 @@ def result_document(result: ApplyResult) -> dict[str, Any]:
         "stopped": result.stopped,
         "resumes": result.resumes,
         "centres": [vars(c) for c in result.centres],
-        **({"via": result.via, "sent_to_hub": result.sent_to_hub} if result.via else {}),
+        **({"via": result.via} if result.via else {}),
+        **({"sent_to_hub": result.sent_to_hub, "hubs": result.hubs} if result.hubs else {}),
     }

@@ -35,6 +35,9 @@ def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
         "bridge": state.bridge if state else None,
         "gateway": state.gateway if state else None,
         "hub": state.hub if state else None,
+        "hubs": {
+            hub: [h.id for h in hosts if h.behind == hub] for hub in (state.hubs if state else [])
+        },
         "inventory": str(lab.inventory),
         "known_hosts": str(lab.known_hosts),
         "key": str(lab.key),
@@ -48,6 +51,7 @@ def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
                 "pid": h.pid,
             }
             | ({"far_address": h.far_address} if h.far_address else {})
+            | ({"behind": h.behind} if h.behind else {})
             for h in hosts
         ],
     }
@@ -67,6 +71,15 @@ def up(
             "on a second network behind it, which this machine cannot reach.",
         ),
     ] = False,
+    hubs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Add servers hub-1..hub-N, the centres split between them, each hub's on a "
+            "network of its own that only it reaches [with --plan: the plan's hubs]",
+        ),
+    ] = None,
     arch: Annotated[
         Arch | None,
         typer.Option(
@@ -80,15 +93,26 @@ def up(
     """Bring the lab to this many servers, booted and answering SSH (default 3)."""
     if centres is not None and plan is not None:
         raise InputError.single("--plan", "give --centres or --plan, not both")
+    if hub and hubs:
+        raise InputError.single("--hubs", "give --hub or --hubs, not both")
+    behind: dict[str, list[str]] = {}
     if plan is not None:
-        arches: dict[str, str] = {c.id: c.arch for c in load_plan(plan).centres}
+        loaded = load_plan(plan)
+        arches: dict[str, str] = {c.id: c.arch for c in loaded.centres}
+        behind = {h.id: [c.id for c in loaded.centres if c.hub == h.id] for h in loaded.hubs}
     else:
         arches = {f"centre-{i:02d}": "" for i in range(1, (centres or 3) + 1)}
+    if hubs and not behind:
+        names = list(arches)
+        share = -(-len(names) // hubs)
+        behind = {f"hub-{n + 1}": names[n * share : (n + 1) * share] for n in range(hubs)}
+    elif hub:
+        behind = {HUB: list(arches)}
     if arch is not None:
-        arches = dict.fromkeys(arches, arch)
+        arches = dict.fromkeys([*arches, *behind], arch)
     fleet = Lab(lab)
-    err.print(f"bringing lab '{lab}' to {len(arches)} servers...")
-    state = fleet.up(list(arches), hub=HUB if hub else None, arches=arches)
+    err.print(f"bringing lab '{lab}' to {len(arches) + len(behind)} servers...")
+    state = fleet.up(list(arches), arches=arches, hubs=behind)
     if json:
         print_json(lab_document(fleet, state))
     else:

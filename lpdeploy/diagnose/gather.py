@@ -44,11 +44,11 @@ def diagnose_centres(
     """An archive `out/<centre>.tar.gz` for each centre (or each of `limit`); `runs`, per
     centre, what the journal says of its last runs."""
     cache = workdir.parent / "cache"
-    everyone, hub = reach_centres(plan, inventory, cache, via)
+    everyone, hubs = reach_centres(plan, inventory, cache, via)
     connections = {c: found for c, found in everyone.items() if limit is None or c in limit}
     answers = run_on_centres(
         workdir, inventory, connections, module="ansible.builtin.script",
-        module_args=f"{COLLECTOR} --stdout executable=python3", files=[COLLECTOR], hub=hub,
+        module_args=f"{COLLECTOR} --stdout executable=python3", files=[COLLECTOR], hubs=hubs,
     )  # fmt: skip
     values = tuple(secrets.values())
     planned = {c.id: c for c in plan.centres}

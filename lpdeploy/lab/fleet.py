@@ -66,21 +66,33 @@ class Lab:
     # -- what the CLI and the tests call ------------------------------------------------
 
     def up(
-        self, names: list[str], hub: str | None = None, arches: dict[str, str] | None = None
+        self,
+        names: list[str],
+        hub: str | None = None,
+        arches: dict[str, str] | None = None,
+        hubs: dict[str, list[str]] | None = None,
     ) -> LabState:
-        """Make the lab hold exactly these servers, booted and answering SSH. With `hub`,
-        that server joins both networks and the others only the far one, behind it.
+        """Make the lab hold exactly these servers, booted and answering SSH. `hubs`: servers
+        that each join this machine's network and a network of their own with the centres
+        listed for them, which only they reach (`hub`: one hub with every centre behind it).
         `arches`: a server's Debian architecture where it is not this machine's (emulated)."""
         require_lab_tools()
-        servers = [hub, *names] if hub is not None else names
-        arch_of = {name: (arches or {}).get(name) or machine_arch() for name in servers}
+        if hub is not None:
+            hubs = {hub: [n for n in names if n != hub]}
+        hubs = hubs or {}
+        behind = {centre: h for h, centres in hubs.items() for centre in centres}
+        names = [*hubs, *[n for n in names if n not in hubs]]
+        arch_of = {name: (arches or {}).get(name) or machine_arch() for name in names}
         state = self._load() or LabState(
             name=self.name, subnet=subnet_of(self.name), bridge=f"lpdbr-{self.name}"
         )
-        if state.hosts and state.hub != hub:
+        had = {h.id: h.behind for h in state.hosts if h.status != "creating"}
+        if state.hosts and (state.hubs != list(hubs) or any(
+            had.get(n, behind.get(n)) != behind.get(n) for n in names
+        )):  # fmt: skip
             raise InputError.single(
                 self.name, "the lab exists with another topology: `lpdeploy lab down` it first",
-                "--hub",
+                "--hubs",
             )  # fmt: skip
         self.dir.mkdir(parents=True, exist_ok=True)
         self._save(state)
@@ -93,18 +105,18 @@ class Lab:
         state.base = bases[machine_arch()]
         self._ensure_key()
         network.ensure_bridge(state.bridge, state.gateway)
-        state.hub = hub
-        if hub is not None:
-            state.far_bridge = f"lpdfar-{self.name}"
-            network.ensure_bridge(state.far_bridge, None)
-            network.refuse_route(state.far_subnet, present=True)
-            names = [hub, *[n for n in names if n != hub]]
+        state.hubs = list(hubs)
         self._save(state)
+        for number in range(1, len(hubs) + 1):
+            network.ensure_bridge(self.far_bridge(number), None)
+            network.refuse_route(state.far_subnet_of(number), present=True)
         for host in [h for h in state.hosts if h.id not in names or h.arch != arch_of[h.id]]:
             self._destroy(state, host)
         self._tune_inotify(state, len(names))
         for name in names:
-            host = state.host(name) or self._create(state, name, arch_of[name], bases)
+            host = state.host(name) or self._create(
+                state, name, arch_of[name], bases, behind.get(name)
+            )
             if host.status != "running":
                 self._start(state, host)
         results = self._wait(state, [h for h in state.hosts])
@@ -114,6 +126,10 @@ class Lab:
             lines = "".join(f"\n  {r.host}: {r.detail}" for r in failed)
             raise NotRightError(f"{len(failed)} lab servers did not come up:{lines}")
         return state
+
+    def far_bridge(self, number: int) -> str:
+        """The bridge of hub `number`'s network (interface names hold 15 characters)."""
+        return f"lpdfar-{self.name}" if number == 1 else f"lpdf{number}-{self.name}"
 
     def down(self) -> None:
         """Stop and remove everything the state file says the lab made."""
@@ -125,9 +141,9 @@ class Lab:
         for host in list(state.hosts):
             self._destroy(state, host)
         network.remove_bridge(state.bridge)
-        if state.far_bridge:
-            network.remove_bridge(state.far_bridge)
-            network.refuse_route(state.far_subnet, present=False)
+        for number in range(1, len(state.hubs) + 1):
+            network.remove_bridge(self.far_bridge(number))
+            network.refuse_route(state.far_subnet_of(number), present=False)
         if state.inotify_restore is not None:
             INOTIFY.write_text(f"{state.inotify_restore}\n")
         for path in (
@@ -223,33 +239,44 @@ class Lab:
 
     # -- one server ---------------------------------------------------------------------
 
-    def _create(self, state: LabState, name: str, arch: str, bases: dict[str, str]) -> HostState:
+    def _create(
+        self,
+        state: LabState,
+        name: str,
+        arch: str,
+        bases: dict[str, str],
+        behind: str | None = None,
+    ) -> HostState:
         used = {h.index for h in state.hosts}
         index = next(i for i in range(1, 240) if i not in used)
-        hub = state.host(state.hub) if state.hub and state.hub != name else None
+        hub = state.host(behind) if behind else None
+        subnet = state.far_subnet_of(state.hubs.index(behind) + 1) if behind else state.subnet
         host = HostState(
             id=name,
             index=index,
-            address=f"{state.far_subnet if hub else state.subnet}.{10 + index}",
+            address=f"{subnet}.{10 + index}",
             netns=f"lpd-{self.name}-{index}",
             veth=f"lpd{self.name}{index}",
             reach_netns=hub.netns if hub else None,
+            behind=behind,
             arch=arch,
             base="" if bases[arch] == state.base else bases[arch],
         )
-        if state.hub == name:
-            host.far_address = f"{state.far_subnet}.1"
+        if name in state.hubs:
+            number = state.hubs.index(name) + 1
+            host.far_address = f"{state.far_subnet_of(number)}.1"
             host.far_veth = f"lpf{self.name}{index}"
+            host.far_bridge = self.far_bridge(number)
         state.hosts.append(host)
         self._save(state)
         folder = self.host_dir(name)
         for part in ("upper", "work", "root"):
             (folder / part).mkdir(parents=True, exist_ok=True)
-        bridge = state.far_bridge if hub and state.far_bridge else state.bridge
+        bridge = self.far_bridge(state.hubs.index(behind) + 1) if behind else state.bridge
         network.add_host_link(bridge, host.netns, host.veth, host.address)
-        if host.far_veth and host.far_address and state.far_bridge:
+        if host.far_veth and host.far_address and host.far_bridge:
             network.add_host_link(
-                state.far_bridge, host.netns, host.far_veth, host.far_address, device="eth1"
+                host.far_bridge, host.netns, host.far_veth, host.far_address, device="eth1"
             )
         self._mount(state, host)
         self._personalise(folder / "root", host)

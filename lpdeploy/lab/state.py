@@ -23,10 +23,14 @@ class HostState(BaseModel):
     cut: bool = False
     pid: int | None = None
     reach_netns: str | None = None
-    """For a centre behind the hub: the hub's namespace, the only one that reaches it."""
+    """For a centre behind a hub: the hub's namespace, the only one that reaches it."""
+    behind: str | None = None
+    """For a centre behind a hub: that hub."""
     far_address: str | None = None
-    """For the hub: its address on the centres' network (eth1)."""
+    """For a hub: its address on its centres' network (eth1)."""
     far_veth: str | None = None
+    far_bridge: str | None = None
+    """For a hub: the bridge of its centres' network, which only it joins."""
     arch: str = "amd64"
     """Its Debian architecture; one other than this machine's runs under emulation."""
     base: str = ""
@@ -42,10 +46,14 @@ class LabState(BaseModel):
     base: str = ""
     inotify_restore: int | None = None
     hosts: list[HostState] = []
-    hub: str | None = None
-    """With a hub, the other servers sit on a second network, `far_bridge`, which only
-    the hub joins (this machine has no address on it, so no route to them)."""
-    far_bridge: str | None = None
+    hubs: list[str] = []
+    """Servers each with a network of centres behind it, which only that hub joins (this
+    machine has no address there, so no route to them); the other servers are direct."""
+
+    @property
+    def hub(self) -> str | None:
+        """The first hub (a lab of one hub, `lab up --hub`)."""
+        return self.hubs[0] if self.hubs else None
 
     @property
     def gateway(self) -> str:
@@ -53,8 +61,13 @@ class LabState(BaseModel):
 
     @property
     def far_subnet(self) -> str:
-        """The centres' network behind a hub: the lab's /24 with its third octet 1."""
-        return self.subnet.rsplit(".", 1)[0] + ".1"
+        """The first hub's network (see far_subnet_of)."""
+        return self.far_subnet_of(1)
+
+    def far_subnet_of(self, number: int) -> str:
+        """The centres' network behind hub `number` (1, 2...): the lab's /24 with its third
+        octet that number."""
+        return f"{self.subnet.rsplit('.', 1)[0]}.{number}"
 
     def host(self, host_id: str) -> HostState | None:
         return next((h for h in self.hosts if h.id == host_id), None)

@@ -10,15 +10,19 @@ from dataclasses import dataclass
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.catalog import Catalog
 from lpdeploy.language import language_matches
+from lpdeploy.plan.capacity import CentreLoad, estimate
 from lpdeploy.plan.model import (
     SKIPPED_LISTED,
     BundleRef,
     CatalogRef,
     Plan,
     PlanCentre,
+    PlanHub,
     PlanRegion,
     PlanWarning,
     ProfileRef,
+    RolloutEstimate,
+    RouteEstimate,
     SkippedBundle,
     Summary,
     Transfer,
@@ -56,6 +60,7 @@ def build_plan(
     for_ages = [b for b in latest if _age_fits(profile, b)]
     fills: dict[tuple[tuple[str, ...], str], Fill] = {}
     waves = _waves(len(profile.centres), profile.wave_size)
+    hub_of = profile.hub_of()
     centres = []
     warnings = [*_language_warnings(profile, latest, for_ages)]
     for centre, wave in zip(profile.centres, waves, strict=True):
@@ -83,9 +88,11 @@ def build_plan(
                 skipped_count=fill.skipped_count,
                 skipped_bytes=fill.skipped_bytes,
                 keep=fill.keep,
+                hub=hub_of.get(centre.id),
             )
         )
         warnings.extend(_centre_warnings(profile, centres[-1], table[model_name], fill))
+    served = Counter(hub_of.values())
     return Plan(
         profile=ProfileRef(name=profile.name, sha256=loaded.sha256),
         region=PlanRegion(country=profile.region.country, area=profile.region.area),
@@ -94,6 +101,16 @@ def build_plan(
         warnings=warnings,
         centres=centres,
         secrets=dict(profile.secrets),
+        hubs=[
+            PlanHub(
+                id=h.id,
+                host=h.host,
+                centres=served[h.id],
+                bandwidth_kbps=h.bandwidth_kbps,
+                cores=h.cores,
+            )
+            for h in profile.hubs
+        ],
     )
 
 
@@ -267,6 +284,27 @@ def _summary(
             method="field-kit" if offline else "network", bytes=carried, seconds=seconds
         ),
         warnings=dict(sorted(Counter(w.code for w in warnings).items())),
+        rollout=_rollout(profile, centres),
+    )
+
+
+def _rollout(profile: Profile, centres: list[PlanCentre]) -> RolloutEstimate:
+    loads = [
+        CentreLoad(
+            id=c.id,
+            wave=c.wave,
+            hub=c.hub,
+            bytes=c.bytes_total,
+            bundles=frozenset((b.id, b.version, b.size_bytes) for b in c.bundles),
+        )
+        for c in centres
+    ]
+    found = estimate(profile, loads)
+    return RolloutEstimate(
+        seconds=found.seconds,
+        courier_seconds=found.courier_seconds,
+        bottleneck=found.bottleneck,
+        routes=[RouteEstimate(**vars(r)) for r in found.routes],
     )
 
 

@@ -68,19 +68,49 @@ class PlanCentre(Frozen):
     keep: list[BundleRef] = []
     """Previous versions of its bundles the server keeps for `rollback`, where they fit the
     budget beside `bytes_total`; left out of the file when none."""
+    hub: str | None = None
+    """The hub that runs Ansible for this centre; None (left out): the controller does."""
 
     @model_serializer(mode="wrap")
     def _keep_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         if not data.get("keep"):
             data.pop("keep", None)
+        if data.get("hub") is None:
+            data.pop("hub", None)
         return data
+
+
+class PlanHub(Frozen):
+    id: str
+    host: str | None
+    centres: int = Field(ge=1)
+    bandwidth_kbps: int = Field(default=0, ge=0)
+    cores: int = Field(default=4, ge=1)
 
 
 class Transfer(Frozen):
     method: Literal["network", "field-kit"]
     bytes: int = Field(ge=0)
     seconds: float | None = None
+
+
+class RouteEstimate(Frozen):
+    via: str
+    """A hub's id, or "controller" for the centres the engineer's machine reaches itself."""
+    centres: int
+    bytes: int
+    seconds: float
+    bottleneck: str
+
+
+class RolloutEstimate(Frozen):
+    """How long the rollout should take (lpdeploy/plan/capacity.py), and what bounds it."""
+
+    seconds: float
+    courier_seconds: float = 0.0
+    bottleneck: str
+    routes: list[RouteEstimate]
 
 
 class Summary(Frozen):
@@ -92,6 +122,15 @@ class Summary(Frozen):
     bytes_unique: int
     transfer: Transfer
     warnings: dict[str, int]
+    rollout: RolloutEstimate | None = None
+    """None in plans made before the time budget."""
+
+    @model_serializer(mode="wrap")
+    def _rollout_when_known(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("rollout") is None:
+            data.pop("rollout", None)
+        return data
 
 
 class ProfileRef(Frozen):
@@ -120,12 +159,16 @@ class Plan(Frozen):
     centres: list[PlanCentre]
     secrets: dict[SecretName, SecretSource] = {}
     """Where apply reads each secret (never a value); left out of the file when none."""
+    hubs: list[PlanHub] = []
+    """The profile's hubs, each with how many centres it serves; left out when none."""
 
     @model_serializer(mode="wrap")
     def _secrets_when_named(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         if data.get("region") is None:
             data.pop("region", None)
+        if not data.get("hubs"):
+            data.pop("hubs", None)
         if not data.get("secrets"):
             data.pop("secrets", None)
         else:

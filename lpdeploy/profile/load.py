@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from lpdeploy.document import Document, format_loc, issues_from, load_yaml
 from lpdeploy.errors import InputError, Issue
 from lpdeploy.profile.hardware import BUILTIN_HARDWARE
-from lpdeploy.profile.model import Profile
+from lpdeploy.profile.model import Profile, matching
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,50 @@ def _cross_check(doc: Document) -> Iterator[Issue]:
         if not isinstance(centre, dict):
             continue
         yield from _check_centre(centre, index, seen, known, languages, issue)
+    hubs = data.get("hubs")
+    if isinstance(hubs, list):
+        yield from _check_hubs(hubs, set(seen), issue)
+
+
+def _check_hubs(hubs: list[Any], centres: set[str], issue: Any) -> Iterator[Issue]:
+    """Each hub is named once, not as a centre, and serves some centres, none of them
+    served by another hub."""
+    ids = sorted(centres)
+    first: dict[str, int] = {}
+    served: dict[str, str] = {}
+    for index, hub in enumerate(hubs):
+        if not isinstance(hub, dict):
+            continue
+        hid = hub.get("id")
+        if isinstance(hid, str):
+            if hid in first:
+                yield issue(
+                    ("hubs", index, "id"), f"duplicate hub id '{hid}' (first at hubs[{first[hid]}])"
+                )
+            elif hid in centres:
+                yield issue(("hubs", index, "id"), f"'{hid}' is a centre's id: a hub needs its own")
+            first.setdefault(hid, index)
+        patterns = hub.get("centres")
+        if not isinstance(patterns, list):
+            continue
+        for pos, pattern in enumerate(patterns):
+            if not isinstance(pattern, str):
+                continue
+            found = matching(ids, pattern)
+            if not found:
+                yield issue(
+                    ("hubs", index, "centres", pos),
+                    f"'{pattern}' names no centre of the profile (expected a centre id or a "
+                    "pattern such as camp-4-*)",
+                )
+            for centre in found:
+                other = served.setdefault(centre, str(hid))
+                if other != str(hid):
+                    yield issue(
+                        ("hubs", index, "centres", pos),
+                        f"centre '{centre}' is served by hub '{other}' already: a centre has "
+                        "one hub",
+                    )
 
 
 def _check_centre(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import zoneinfo
 from functools import lru_cache
@@ -85,6 +86,18 @@ class Centre(Strict):
     languages: Annotated[list[LanguageTag], AfterValidator(_unique)] | None = None
 
 
+class Hub(Strict):
+    """A regional hub: a server near its centres that runs Ansible for them (the relay)."""
+
+    id: Slug
+    host: str | None = Field(default=None, min_length=1)
+    centres: Annotated[list[str], Field(min_length=1), AfterValidator(_unique)]
+    """Centre ids, or shell-style patterns of them (`camp-4-*`), that this hub serves."""
+    bandwidth_kbps: int = Field(default=0, ge=0)
+    """The link from the engineer's machine to the hub (0: the profile's bandwidth_kbps)."""
+    cores: int = Field(default=4, ge=1, description="CPU cores of the hub (a Pi 4 or 5: 4)")
+
+
 class Profile(Strict):
     """A crisis profile: where, which languages, how connected, which centres."""
 
@@ -103,6 +116,12 @@ class Profile(Strict):
     secrets: dict[SecretName, SecretSource] = Field(
         default={}, description="where the Wi-Fi passphrase and admin password are read from"
     )
+    hubs: list[Hub] = Field(
+        default=[], description="regional hubs; a centre no hub serves is reached directly"
+    )
+    courier_hours: float = Field(
+        default=0, ge=0, description="hours for a field kit to reach the centres by hand"
+    )
 
     def hardware_table(self) -> dict[str, HardwareModel]:
         return {**BUILTIN_HARDWARE, **self.hardware_models}
@@ -112,3 +131,21 @@ class Profile(Strict):
 
     def centre_hardware(self, centre: Centre) -> str:
         return centre.hardware or self.hardware
+
+    def hub_of(self) -> dict[str, str]:
+        """The hub serving each centre that one serves (load_profile checks there is at
+        most one, and that each hub's patterns match some centre)."""
+        served: dict[str, str] = {}
+        ids = [c.id for c in self.centres]
+        for hub in self.hubs:
+            for pattern in hub.centres:
+                for centre in matching(ids, pattern):
+                    served.setdefault(centre, hub.id)
+        return served
+
+
+def matching(ids: list[str], pattern: str) -> list[str]:
+    """The ids a hub's `centres` entry names: itself, or those its shell pattern matches."""
+    if not any(c in pattern for c in "*?["):
+        return [pattern] if pattern in ids else []
+    return fnmatch.filter(ids, pattern)

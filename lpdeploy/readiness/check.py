@@ -21,6 +21,7 @@ from lpdeploy import kolibri
 from lpdeploy.bundle.manifest import KolibriChannel
 from lpdeploy.catalog import Catalog
 from lpdeploy.connect import Connection, Connector
+from lpdeploy.errors import NotRightError
 from lpdeploy.inventory.render import centre_vars
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.profile.hardware import HEADROOM_FRACTION
@@ -49,18 +50,27 @@ def check_readiness(
     """With `via` (a hub the inventory names), the server checks run from the hub and the
     web checks go through SSH channels it opens: nothing here needs a route to a centre."""
     cache = workdir.parent / "cache"
-    connections, hub = reach_centres(plan, inventory, cache, via)
+    connections, hubs = reach_centres(plan, inventory, cache, via)
     addresses = {centre: c.address for centre, c in connections.items()}
     manifests = {key: folder / "bundle.json" for key, folder in catalog.folders.items()}
     wanted = {c.id: {"lpdeploy_verify": _expectation(c, manifests, deep)} for c in plan.centres}
     channels = planned_channels(plan.centres, catalog)
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=16) as pool:
-        get = _get if hub is None else _getter(stack.enter_context(hub.tunnel()))
+        getters: dict[str, Get] = {}
+        for hub in {h.name: h for h in hubs.values()}.values():
+            try:
+                getters[hub.name] = _getter(stack.enter_context(hub.tunnel()))
+            except NotRightError as exc:  # the server checks say it for each of its centres
+                getters[hub.name] = _refused(str(exc))
+
+        def get_for(centre: str) -> Get:
+            return getters[hubs[centre].name] if centre in hubs else _get
+
         web = {
-            c.id: pool.submit(_web_checks, c, addresses[c.id], catalog, get, channels)
+            c.id: pool.submit(_web_checks, c, addresses[c.id], catalog, get_for(c.id), channels)
             for c in plan.centres
         }
-        server = _server_checks(workdir, inventory, connections, wanted, hub)
+        server = _server_checks(workdir, inventory, connections, wanted, hubs)
         centres = []
         for centre in plan.centres:
             checks = server[centre.id]
@@ -69,6 +79,13 @@ def check_readiness(
                 checks += web[centre.id].result()
             centres.append(centre_report(centre.id, addresses[centre.id], checks))
     return ReadinessReport(plan=plan_name, ready=all(c.ready for c in centres), centres=centres)
+
+
+def _refused(why: str) -> Get:
+    def get(url: str) -> tuple[int | None, str]:
+        return None, why
+
+    return get
 
 
 def _expectation(centre: PlanCentre, manifests: dict[tuple[str, str], Path], deep: bool) -> str:
@@ -95,12 +112,12 @@ def _server_checks(
     inventory: Path | None,
     connections: dict[str, Connection],
     wanted: dict[str, dict[str, Any]],
-    hub: Hub | None,
+    hubs: dict[str, Hub],
 ) -> dict[str, list[CheckResult]]:
     answers = run_on_centres(
         workdir, inventory, connections, module="ansible.builtin.script",
         module_args=f"{SERVER_CHECK} {{{{ lpdeploy_verify }}}} executable=python3",
-        host_vars=wanted, files=[SERVER_CHECK], hub=hub,
+        host_vars=wanted, files=[SERVER_CHECK], hubs=hubs,
     )  # fmt: skip
     found: dict[str, list[CheckResult]] = {}
     reached = CheckResult(name="reachable", ok=True, detail="SSH with the pinned host key")

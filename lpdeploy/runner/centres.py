@@ -4,6 +4,7 @@ verify's server checks, usage collect and diagnose each run on every server."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,12 +43,28 @@ class Answer:
 
 def reach_centres(
     plan: Plan, inventory: Path | None, cache: Path, via: str | None
-) -> tuple[dict[str, Connection], Hub | None]:
-    """Each centre's connection, and the hub `via` names in the inventory (None without)."""
+) -> tuple[dict[str, Connection], dict[str, Hub]]:
+    """Each centre's connection, and the hub that reaches each centre one does: `via`'s
+    for all of them, else the plan's hub of each (found in the inventory, or at the plan's
+    host of the hub without one)."""
     connections = centre_connections(plan, inventory, cache)
-    if via is None or inventory is None:
-        return connections, None
-    return connections, hub_from(via, inventory_connections(inventory, cache))
+    everyone = inventory_connections(inventory, cache) if inventory is not None else {}
+    if via is not None:
+        if inventory is None:
+            return connections, {}
+        hub = hub_from(via, everyone)
+        return connections, dict.fromkeys(connections, hub)
+    hubs: dict[str, Hub] = {}
+    for planned in plan.hubs:
+        served = [c.id for c in plan.centres if c.hub == planned.id and c.id in connections]
+        own = {c: connections[c] for c in served}
+        if planned.id in everyone:
+            own[planned.id] = everyone[planned.id]
+        elif inventory is None and planned.host:
+            own[planned.id] = Connection(host=planned.id, address=planned.host)
+        hub = hub_from(planned.id, own)
+        hubs |= dict.fromkeys(served, hub)
+    return connections, hubs
 
 
 def run_on_centres(
@@ -59,11 +76,44 @@ def run_on_centres(
     module_args: str,
     host_vars: dict[str, dict[str, Any]] | None = None,
     files: Sequence[Path] = (),
-    hub: Hub | None = None,
+    hubs: dict[str, Hub] | None = None,
 ) -> dict[str, Answer]:
-    """Run `module` on every centre of `connections` at once; an answer for each of them
-    (a centre Ansible said nothing of is unreachable, with the hub's words where it spoke)."""
+    """Run `module` on every centre of `connections` at once, each hub's share through
+    that hub (`hubs`: the hub of each centre one reaches); an answer for each centre (one
+    Ansible said nothing of is unreachable, with its hub's words where it spoke)."""
+    found_hub = {hub.name: hub for hub in (hubs or {}).values()}
+    shares: dict[str | None, dict[str, Connection]] = {}
+    for host, connection in connections.items():
+        hub = (hubs or {}).get(host)
+        shares.setdefault(hub.name if hub else None, {})[host] = connection
+
+    def run(share: tuple[str | None, dict[str, Connection]]) -> dict[str, Answer]:
+        name, own = share
+        hub = found_hub.get(name) if name else None
+        folder = workdir if len(shares) == 1 else workdir / (name or "direct")
+        return _run_share(folder, inventory, own, module, module_args, host_vars, files, hub)
+
+    answers: dict[str, Answer] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(shares)))) as pool:
+        for found in pool.map(run, shares.items()):
+            answers |= found
+    return answers
+
+
+def _run_share(
+    workdir: Path,
+    inventory: Path | None,
+    connections: dict[str, Connection],
+    module: str,
+    module_args: str,
+    host_vars: dict[str, dict[str, Any]] | None,
+    files: Sequence[Path],
+    hub: Hub | None,
+) -> dict[str, Answer]:
     hosts = sorted(connections)
+    if not hosts:
+        return {}
+    workdir.mkdir(parents=True, exist_ok=True)
     entries = {host: dict((host_vars or {}).get(host, {})) for host in hosts}
     if inventory is None:
         for host in hosts:

@@ -133,8 +133,8 @@ def hub_from(name: str, connections: dict[str, Connection]) -> Hub:
     connection = connections.get(name)
     if connection is None:
         raise InputError.single(
-            name, "not a host of the inventory: --via names the hub as the inventory does",
-            "--via",
+            name, "not a host of the inventory: a hub (--via, or a hub of the plan) is named "
+            "as the inventory names it", "--via",
         )  # fmt: skip
     keys = {c.key_file for host, c in connections.items() if host != name and c.key_file}
     if len(keys) > 1:

@@ -21,8 +21,10 @@ def show_lab(document: dict[str, Any], stream: Console) -> None:
     table.add_column("arch")
     table.add_column("status")
     table.add_column("link")
+    table.add_column("behind")
     for host in document["hosts"]:
         link = "cut" if host["cut"] else "up"
-        table.add_row(host["id"], host["address"], host.get("arch", ""), host["status"], link)
+        table.add_row(host["id"], host["address"], host.get("arch", ""), host["status"], link,
+                      host.get("behind", ""))  # fmt: skip
     stream.print(table)
     stream.print(f"inventory {document['inventory']}")

@@ -23,8 +23,28 @@ def show_plan(plan: Plan) -> None:
         f"  {summary.bundles_unique} distinct bundles ({size(summary.bytes_unique)}); "
         f"{size(transfer.bytes)} to deliver {how}{eta}"
     )
+    rollout = summary.rollout
+    if rollout is not None:
+        courier = (
+            f", {_duration(rollout.courier_seconds)} of it by courier"
+            if rollout.courier_seconds
+            else ""
+        )
+        out.print(
+            f"  the rollout should take about {_duration(rollout.seconds)}{courier}; "
+            f"bottleneck: {rollout.bottleneck}"
+        )
+        if len(rollout.routes) > 1:
+            for route in rollout.routes:
+                via = "directly" if route.via == "controller" else f"through hub {route.via}"
+                out.print(
+                    f"    {route.centres} centres {via}: {size(route.bytes)}, about "
+                    f"{_duration(route.seconds)} ({route.bottleneck})"
+                )
     table = Table("wave")
     identity_column(table, "centre", (c.id for c in plan.centres))
+    if plan.hubs:
+        identity_column(table, "hub", (c.hub or "-" for c in plan.centres))
     identity_column(table, "hardware", (c.hardware for c in plan.centres))
     for header in ("arch", "learners", "bundles", "used / budget", "not fitted"):
         table.add_column(header)
@@ -32,6 +52,7 @@ def show_plan(plan: Plan) -> None:
         table.add_row(
             str(centre.wave),
             centre.id,
+            *([centre.hub or "-"] if plan.hubs else []),
             centre.hardware,
             centre.arch,
             str(centre.learners),
@@ -69,4 +90,6 @@ def show_diff(diff: PlanDiff) -> None:
 
 def _duration(seconds: float) -> str:
     hours, rest = divmod(int(seconds), 3600)
+    if hours >= 48:
+        return f"{hours / 24:.1f} days"
     return f"{hours} h {rest // 60} min" if hours else f"{max(1, rest // 60)} min"

@@ -19,10 +19,10 @@ def collect_usage(
 ) -> tuple[list[UsageFile], dict[str, str]]:
     """Each centre's usage file, and why each centre that gave none did not."""
     cache = workdir.parent / "cache"
-    connections, hub = reach_centres(plan, inventory, cache, via)
+    connections, hubs = reach_centres(plan, inventory, cache, via)
     answers = run_on_centres(
         workdir, inventory, connections, module="ansible.builtin.command",
-        module_args=f"{COLLECTOR} collect", hub=hub,
+        module_args=f"{COLLECTOR} collect", hubs=hubs,
     )  # fmt: skip
     found: list[UsageFile] = []
     failed: dict[str, str] = {}

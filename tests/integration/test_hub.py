@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from lpdeploy.apply.rollout import UNCHANGED
+from lpdeploy.journal import Journal
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.lab.state import HostState
 
@@ -39,7 +41,10 @@ def fixture_hub_lab() -> Iterator[Lab]:
     lab = Lab("hub")
     lab.down()
     try:
-        lab.up([f"centre-{i:02d}" for i in range(1, 4)], hub="hub")
+        # Three centres behind `hub` (the relay tests), two behind `hub-2` and one reached
+        # directly (with two of hub's: the many-hubs test).
+        centres = [f"centre-{i:02d}" for i in range(1, 7)]
+        lab.up(centres, hubs={"hub": centres[:3], "hub-2": centres[3:5]})
         yield lab
     finally:
         lab.down()
@@ -70,7 +75,7 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     state = hub_lab.status()
     assert state is not None
     hub = state.host("hub")
-    centres = [h for h in state.hosts if h.id != "hub"]
+    centres = [h for h in state.hosts if h.behind == "hub"]
     assert hub is not None and len(centres) == 3
     for centre in centres:
         with pytest.raises(OSError):
@@ -191,3 +196,114 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     refused = lpdeploy(home, "hub", "prepare", "hub", "--kit", str(kit), *inventory, *keys)
     assert refused.returncode == 1 and "refused, nothing was installed" in refused.stderr
     page.write_bytes(original)
+
+
+HUBS_PROFILE = REPO / "tests" / "fixtures" / "profiles" / "lab-hubs.yaml"
+
+
+def kit_for(home: Path, tmp_path: Path, profile: Path, name: str) -> tuple[Path, Path]:
+    plan = tmp_path / f"{name}.json"
+    assert lpdeploy(home, "plan", str(profile), "--out", str(plan)).returncode == 0
+    kit = tmp_path / name
+    sign = ("--sign-key", str(tmp_path / "kit.key"), "--trusted-key", str(DEMO_KEY))
+    built = lpdeploy(home, "kit", "build", str(plan), "--out", str(kit), *sign)
+    assert built.returncode == 0, built.stderr
+    return plan, kit
+
+
+def test_one_apply_through_two_hubs_and_directly(hub_lab: Lab, tmp_path: Path) -> None:
+    """A plan with two hubs and a centre of its own: one apply runs both hubs' Ansible at
+    the same time and the direct centre from here; a hub cut during a run fails only its
+    own centres, and --resume finishes them after the link heals."""
+    state = hub_lab.status()
+    assert state is not None
+    hub2 = state.host("hub-2")
+    assert hub2 is not None and state.host("centre-06") is not None
+    home = tmp_path / "home"
+    assert (
+        lpdeploy(home, "keys", "generate", "--out", str(tmp_path), "--name", "kit").returncode == 0
+    )
+    plan, kit = kit_for(home, tmp_path, HUBS_PROFILE, "kit-a")
+    planned = json.loads(plan.read_text())
+    assert {c["id"]: c.get("hub") for c in planned["centres"]} == {
+        "centre-06": None, "centre-01": "hub", "centre-02": "hub",
+        "centre-04": "hub-2", "centre-05": "hub-2",
+    }  # fmt: skip
+    assert [r["via"] for r in planned["summary"]["rollout"]["routes"]] == [
+        "controller", "hub", "hub-2"
+    ]  # fmt: skip
+    keys = ("--trusted-key", str(tmp_path / "kit.pub"), "--trusted-key", str(DEMO_KEY))
+    inventory = ("--inventory", str(hub_lab.inventory))
+    for hub in ("hub", "hub-2"):
+        prepared = lpdeploy(home, "hub", "prepare", hub, "--kit", str(kit), *inventory, *keys)
+        assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+
+    # stderr is a pipe here, as in a CI log: plain lines, one per centre, none cut.
+    applied = lpdeploy(home, "apply", str(plan), "--kit", str(kit), *keys, *inventory, "--json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    result = json.loads(applied.stdout)
+    assert {c["centre"]: (c["outcome"], c["hub"]) for c in result["centres"]} == {
+        "centre-06": ("changed", None), "centre-01": ("changed", "hub"),
+        "centre-02": ("changed", "hub"), "centre-04": ("changed", "hub-2"),
+        "centre-05": ("changed", "hub-2"),
+    }  # fmt: skip
+    assert set(result["hubs"]) == {"hub", "hub-2"} and min(result["hubs"].values()) > 0
+    lines = applied.stderr.splitlines()
+    for centre in result["centres"]:
+        said = [line for line in lines if f" {centre['centre']} " in line]
+        assert len(said) == 1, lines
+        assert f"{centre['hub'] or 'direct'} changed {centre['changed']} changes" in said[0]
+    assert sum("wave 2 done: 4 centres, 4 changed, 0 failed" in line for line in lines) == 1
+    # Both hubs' Ansible ran at the same time: each started before the other finished.
+    journal = Journal(home / "journal.sqlite")
+    try:
+        timings = journal.timings(result["run_id"])
+    finally:
+        journal.close()
+    spans = {
+        hub: (min(t.started for t in timings if t.hub == hub),
+              max(t.ended for t in timings if t.hub == hub))
+        for hub in ("hub", "hub-2")
+    }  # fmt: skip
+    assert spans["hub"][0] < spans["hub-2"][1] and spans["hub-2"][0] < spans["hub"][1], spans
+    print(f"hub ran {spans['hub']}, hub-2 ran {spans['hub-2']}")
+    verify = ("verify", str(plan), "--catalog", str(kit / "bundles"), *inventory, "--json")
+    ready = lpdeploy(home, *verify)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert len(json.loads(ready.stdout)["centres"]) == 5
+
+    # Plan B gives hub-2's centres Arabic too. hub-2's link is cut while its Ansible runs.
+    profile = tmp_path / "lab-hubs-b.yaml"
+    text = HUBS_PROFILE.read_text().replace("learners: 60\n    languages: [en]",
+                                            "learners: 60\n    languages: [ar, en]")  # fmt: skip
+    profile.write_text(text.replace("learners: 40\n    languages: [en]",
+                                    "learners: 40\n    languages: [ar, en]"))  # fmt: skip
+    plan_b, kit_b = kit_for(home, tmp_path, profile, "kit-b")
+    apply_b = ("apply", str(plan_b), "--kit", str(kit_b), *keys, *inventory, "--json")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "lpdeploy", *apply_b], env=env(home), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and PLAYBOOK not in on_hub(hub_lab, hub2, "ps -eo args"):
+            assert running.poll() is None, running.communicate()
+            time.sleep(0.5)
+        hub_lab.cut("hub-2")
+        stdout, stderr = running.communicate(timeout=300)
+    finally:
+        hub_lab.heal("hub-2")
+    assert running.returncode == 1, stdout + stderr
+    outcomes = {c["centre"]: c["outcome"] for c in json.loads(stdout)["centres"]}
+    failed = sorted(c for c, outcome in outcomes.items() if outcome not in ("ok", "changed"))
+    assert failed == ["centre-04", "centre-05"], outcomes
+    resumed = lpdeploy(home, *apply_b, "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    finished = json.loads(resumed.stdout)
+    assert finished["resumes"] == json.loads(stdout)["run_id"]
+    assert {c["centre"] for c in finished["centres"] if c["message"] != UNCHANGED} <= {
+        "centre-04", "centre-05"
+    }  # fmt: skip
+    ready = lpdeploy(home, "verify", str(plan_b), "--catalog", str(kit_b / "bundles"),
+                     *inventory, "--json")  # fmt: skip
+    assert ready.returncode == 0, ready.stdout + ready.stderr

@@ -14,7 +14,7 @@ from lpdeploy.runner.inventory import inventory_connections
 
 REPO = Path(__file__).parents[3]
 PROFILES = sorted(p.stem for p in (REPO / "examples" / "profiles").glob("*.yaml"))
-HUBS = {"coxs-bazar": {"cxb-hub"}}
+HUBS = {"coxs-bazar": {"cxb-hub", "cxb-hub-south"}}
 
 
 def test_every_example_profile_has_an_inventory() -> None:

@@ -217,3 +217,46 @@ def test_examples_validate(runner: CliRunner) -> None:
     for example in examples:
         result = runner.invoke(app, ["profile", "validate", str(example)])
         assert result.exit_code == 0, (example, result.stderr)
+
+
+HUBS = (
+    GOOD
+    + """\
+  - id: lc-03
+    learners: 90
+  - id: hq-01
+    learners: 40
+hubs:
+  - id: north-hub
+    host: 10.9.0.2
+    centres: [lc-0*]
+  - id: hq-hub
+    centres: [hq-01]
+"""
+)
+
+
+def test_hubs_serve_centres_by_id_or_pattern(write: Write) -> None:
+    profile = load_profile(write("p.yaml", HUBS)).profile
+    assert profile.hub_of() == {
+        "lc-01": "north-hub", "lc-02": "north-hub", "lc-03": "north-hub", "hq-01": "hq-hub",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "field", "words"),
+    [
+        (("[hq-01]", "[hq-02]"), 22, "hubs[1].centres[0]", "'hq-02' names no centre"),
+        (("[hq-01]", "[lc-02]"), 22, "hubs[1].centres[0]", "served by hub 'north-hub' already"),
+        (("id: hq-hub", "id: north-hub"), 21, "hubs[1].id", "duplicate hub id 'north-hub'"),
+        (("id: hq-hub", "id: lc-01"), 21, "hubs[1].id", "'lc-01' is a centre's id"),
+        (("[hq-01]", "[]"), 22, "hubs[1].centres", "at least 1 item"),
+    ],
+)
+def test_hub_mistakes_are_named(
+    write: Write, change: tuple[str, str], line: int, field: str, words: str
+) -> None:
+    found = problems(write("p.yaml", HUBS.replace(*change)))
+    assert any((at, where) == (line, field) and words in message for at, where, message in found), (
+        found
+    )
