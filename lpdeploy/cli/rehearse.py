@@ -17,7 +17,7 @@ from lpdeploy.lab.emulation import machine_arch
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan import build_plan
-from lpdeploy.plan.rehearsal import rehearsal_plan
+from lpdeploy.plan.rehearsal import rehearsal_plan, without_hubs
 from lpdeploy.profile import load_profile
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import state_dir
@@ -49,9 +49,14 @@ def rehearse(
     loaded = load_profile(profile)
     secrets = resolve_secrets(loaded.profile.secrets, profile.parent, vault_password_file)
     source = catalog_path(catalog)
-    plan, native = rehearsal_plan(
-        build_plan(loaded, load_catalog(source)), machine_arch(), emulated
-    )
+    planned = build_plan(loaded, load_catalog(source))
+    if planned.hubs:
+        err.print(
+            f"rehearsing without the plan's hubs ({', '.join(h.id for h in planned.hubs)}): "
+            "every centre is reached "
+            "directly (docs/hub.md rehearses hubs: lab up --plan, hub prepare, apply)"
+        )
+    plan, native = rehearsal_plan(without_hubs(planned), machine_arch(), emulated)
     rehearsals = state_dir() / "rehearsals"
     plan_path = rehearsals / f"{plan.profile.name}.json"
     report_path = rehearsals / f"{plan.profile.name}.html"

@@ -73,17 +73,23 @@ def render_skeleton(
         "    ansible_python_interpreter: /usr/bin/python3",
         "  children:",
     ]
-    if hub is not None:
-        fill_in.append(FillIn(hub, "ansible_host"))
+    hubs = [(hub, None)] if hub is not None else [(h.id, h.host) for h in plan.hubs]
+    if hubs:
+        lines += [f"    {HUBS}:", "      hosts:"]
+    for name, address in hubs:
+        if not address:
+            fill_in.append(FillIn(name, "ansible_host"))
         lines += [
-            f"    {HUBS}:",
-            "      hosts:",
-            f"        {_plain(hub)}:",
+            f"        {_plain(name)}:",
             "          # Its address as this machine reaches it. A key of its own, if it has",
             "          # one: ansible_ssh_private_key_file here (the centres share the one above).",
-            f"          ansible_host: {ADDRESS}",
+            f"          ansible_host: {_address(address)}",
         ]
-    reached = "the hub reaches them (its local network)" if hub else "this machine reaches them"
+    reached = (
+        "the hub reaches them (its local network)" if hub
+        else "its hub reaches each (see each one's note)" if plan.hubs
+        else "this machine reaches them"
+    )  # fmt: skip
     lines += [
         f"    {CENTRES}:",
         f"      # Addresses as {reached}. A centre that differs",
@@ -100,6 +106,8 @@ def render_skeleton(
 def _header(plan: Plan, hub: str | None, plan_file: str, inventory: str) -> list[str]:
     count = f"{len(plan.centres)} centre{'s' if len(plan.centres) != 1 else ''}"
     through = f", reached through the hub {hub}" if hub else ""
+    if hub is None and plan.hubs:
+        through = f", {len(plan.hubs)} hub{'s' if len(plan.hubs) != 1 else ''} of its own"
     lines = [
         f"# The servers of plan {_one_line(plan.profile.name)}: {count}{through}.",
         "# Written by `lpdeploy inventory`. Host names are the plan's centre ids: keep them.",
@@ -109,6 +117,17 @@ def _header(plan: Plan, hub: str | None, plan_file: str, inventory: str) -> list
         *(f"#      {field}: {WHAT_TO_FILL[field]}" for field in FILLED_IN),
         f"# 2. Pin each server's host key: lpdeploy trust {inventory}",
     ]
+    if hub is None and plan.hubs:
+        return [
+            *lines,
+            "#    trust connects from this machine: pin the keys of centres only a hub reaches",
+            "#    in $LPDEPLOY_HOME/known_hosts yourself.",
+            f"# 3. Prepare each hub:    lpdeploy hub prepare HUB --kit KIT --inventory {inventory}",
+            f"#    (hubs: {', '.join(h.id for h in plan.hubs)})",
+            "# 4. Roll out (each hub runs its own centres, at once):",
+            f"#    lpdeploy apply {plan_file} --kit KIT --inventory {inventory}",
+            "",
+        ]
     if hub is None:
         return [
             *lines,
@@ -129,9 +148,16 @@ def _header(plan: Plan, hub: str | None, plan_file: str, inventory: str) -> list
 
 
 def _centre(centre: PlanCentre) -> list[str]:
-    about = _one_line(f"wave {centre.wave}, {centre.hardware}, {centre.learners} learners")
-    address = f"{_plain(centre.host)}  # the plan's host" if centre.host else ADDRESS
-    return [f"        {_plain(centre.id)}:  # {about}", f"          ansible_host: {address}"]
+    through = f", through hub {centre.hub}" if centre.hub else ""
+    about = _one_line(f"wave {centre.wave}, {centre.hardware}, {centre.learners} learners{through}")
+    return [
+        f"        {_plain(centre.id)}:  # {about}",
+        f"          ansible_host: {_address(centre.host)}",
+    ]
+
+
+def _address(host: str | None) -> str:
+    return f"{_plain(host)}  # the plan's host" if host else ADDRESS
 
 
 def _plain(value: str) -> str:

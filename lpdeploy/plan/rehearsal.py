@@ -15,3 +15,12 @@ def rehearsal_plan(plan: Plan, machine: str, emulated: int | None) -> tuple[Plan
         return plan, []
     centres = [c.model_copy(update={"arch": machine}) if c.id in moved else c for c in plan.centres]
     return plan.model_copy(update={"centres": centres}), moved
+
+
+def without_hubs(plan: Plan) -> Plan:
+    """The plan with every centre reached directly: a rehearsal's lab has no hubs (a hub
+    needs a kit and `hub prepare`; docs/hub.md rehearses them)."""
+    if not plan.hubs:
+        return plan
+    centres = [c.model_copy(update={"hub": None}) for c in plan.centres]
+    return plan.model_copy(update={"centres": centres, "hubs": []})

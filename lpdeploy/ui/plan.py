@@ -37,8 +37,9 @@ def show_plan(plan: Plan) -> None:
         if len(rollout.routes) > 1:
             for route in rollout.routes:
                 via = "directly" if route.via == "controller" else f"through hub {route.via}"
+                centres = f"{route.centres} centre{'s' if route.centres != 1 else ''}"
                 out.print(
-                    f"    {route.centres} centres {via}: {size(route.bytes)}, about "
+                    f"    {centres} {via}: {size(route.bytes)}, about "
                     f"{_duration(route.seconds)} ({route.bottleneck})"
                 )
     table = Table("wave")

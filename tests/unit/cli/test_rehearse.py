@@ -120,3 +120,27 @@ def test_json_holds_plan_apply_and_readiness(
     by_id = {c["id"]: c["ready"] for c in document["readiness"]["centres"]}
     assert by_id == {"lc-01": False, "lc-02": True, "lc-03": True}
     assert Path(document["report"]).is_file()
+
+
+def test_a_plan_with_hubs_is_rehearsed_without_them(
+    runner: CliRunner, fixtures: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    profile = tmp_path / "hubs.yaml"
+    text = (fixtures / "profiles" / "small.yaml").read_text()
+    profile.write_text(text + "hubs:\n  - id: far-hub\n    centres: [lc-02, lc-03]\n")
+    applied: list[Plan] = []
+
+    def run_apply(plan: Plan, **kwargs: Any) -> ApplyResult:
+        applied.append(plan)
+        result: ApplyResult = fake_apply("changed")(plan)
+        return result
+
+    monkeypatch.setenv("LPDEPLOY_HOME", str(tmp_path))
+    monkeypatch.setattr(rehearse_module, "Lab", FakeLab)
+    monkeypatch.setattr(rehearse_module, "run_apply", run_apply)
+    monkeypatch.setattr(rehearse_module, "run_verify", fake_verify(set()))
+    args = ["rehearse", str(profile), "--catalog", str(fixtures / "catalog.json")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "rehearsing without the plan's hubs (far-hub)" in result.stderr
+    assert applied[0].hubs == [] and all(c.hub is None for c in applied[0].centres)

@@ -20,6 +20,7 @@ from lpdeploy.inventory.skeleton import (
     render_skeleton,
 )
 from lpdeploy.plan import Plan
+from lpdeploy.plan.model import PlanHub
 
 GOLDEN = Path(__file__).parents[2] / "fixtures" / "golden" / "small-inventory.yml"
 
@@ -112,3 +113,17 @@ def test_filled_in_connections_pass() -> None:
     refuse_placeholders(
         {"lc-01": Connection("lc-01", "192.0.2.1", user="root", key_file="/k")}, "x"
     )
+
+
+def test_the_plan_hubs_are_hosts_and_each_centre_names_its_own(plan: Plan) -> None:
+    hubs = [PlanHub(id="north-hub", host="10.9.0.2", centres=2), PlanHub(id="south-hub",
+            host=None, centres=1)]  # fmt: skip
+    served = {"lc-01": "north-hub", "lc-02": "north-hub", "lc-03": "south-hub"}
+    centres = [c.model_copy(update={"hub": served[c.id]}) for c in plan.centres]
+    skeleton = render_skeleton(plan.model_copy(update={"hubs": hubs, "centres": centres}))
+    found = parsed(skeleton.text)["children"][HUBS]["hosts"]
+    assert found == {"north-hub": {"ansible_host": "10.9.0.2"},
+                     "south-hub": {"ansible_host": "FILL-IN-address"}}  # fmt: skip
+    assert FillIn("south-hub", "ansible_host") in skeleton.fill_in
+    assert "lc-03:  # wave 2, nuc-1t, 30 learners, through hub south-hub" in skeleton.text
+    assert "--via" not in skeleton.text and "hubs: north-hub, south-hub" in skeleton.text
