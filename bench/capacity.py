@@ -8,7 +8,7 @@ centres). Then the per-centre costs (lpdeploy/plan/capacity.py's APPLY_CPU_S and
 RELAY_CPU_S), the model's error against each run it was not fitted on, and the projected
 wall time of 3,400 centres through 1, 5 and 10 hubs.
 
-  sudo .venv/bin/python bench/capacity.py [--runs 5:0,20:0,20:1,40:0,40:2]
+  sudo .venv/bin/python bench/capacity.py [--runs 5:0,20:0,20:1,38:0,38:2]
 
 (servers:hubs; the constants are fitted on the runs smaller than the largest, and checked
 against the largest.)
@@ -69,6 +69,14 @@ class Run:
             "centre_cpu_s": round(self.centres_cpu_s / self.servers, 3),
             "bytes": round(sum(self.link_bytes.values()) / self.servers),
         }
+
+
+def available() -> int:
+    """MemAvailable, bytes."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit("no MemAvailable in /proc/meminfo")
 
 
 def children_cpu() -> float:
@@ -141,7 +149,15 @@ def one_lab(servers: int, hubs: int, home: Path) -> tuple[list[Run], float]:
     common = ["--inventory", str(lab.inventory), *keys]
     try:
         lab.down()
+        before = available()
         lab.up(names, hubs=behind)
+        time.sleep(10)  # settled: first-boot jobs done
+        print(
+            f"lab of {servers} centres and {hubs} hubs up: "
+            f"{(before - available()) / 2**20:.0f} MiB of memory, "
+            f"{(before - available()) / 2**20 / (servers + hubs):.1f} MiB a server",
+            flush=True,
+        )
         for hub in behind:
             lpdeploy("hub", "prepare", hub, "--kit", str(kit), *common)
         apply = ["apply", str(kit / "plan.json"), "--kit", str(kit), *common, "--json"]
@@ -230,7 +246,7 @@ def projection(hubs: int, kbps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default="5:0,20:0,20:1,40:0,40:2", help="servers:hubs,...")
+    parser.add_argument("--runs", default="5:0,20:0,20:1,38:0,38:2", help="servers:hubs,...")
     options = parser.parse_args()
     runs: list[Run] = []
     canary: dict[tuple[int, int], float] = {}

@@ -586,10 +586,11 @@ def _run_wave(
                         reduce_event(view.states[route.name], run.events.get_nowait())
                         view.begun.setdefault(route.name, time.time())
                         quiet = False
-                group = run.process_group()
-                if watch is not None and group is not None and group not in watched:
-                    watched.add(group)
-                    watch.ansible_started(group)
+                if watch is not None and id(run) not in watched and route.hub is None:
+                    group = run.process_group()  # a scan of /proc: only until it is found
+                    if group is not None:
+                        watched.add(id(run))
+                        watch.ansible_started(group)
             view.note_finished(time.time())
             progress.update(view)
             if quiet:

@@ -19,7 +19,7 @@ class CentreChange(BaseModel):
     bundles_removed: list[str] = []
     bundles_updated: list[VersionChange] = []
     moved: list[str] = []
-    """Other fields that changed (host, wave, hardware, arch), as 'field: old -> new'."""
+    """Other fields that changed (host, wave, hardware, arch, hub), as 'field: old -> new'."""
 
 
 class PlanDiff(BaseModel):
@@ -57,7 +57,7 @@ def _diff_centre(old: PlanCentre, new: PlanCentre) -> CentreChange | None:
     ]
     moved = [
         f"{name}: {getattr(old, name)} -> {getattr(new, name)}"
-        for name in ("host", "wave", "hardware", "arch")
+        for name in ("host", "wave", "hardware", "arch", "hub")
         if getattr(old, name) != getattr(new, name)
     ]
     change = CentreChange(

@@ -135,8 +135,8 @@ class PlainProgress:
     """For a log or a script (stderr not a terminal): one line per centre when it
     finishes, one per wave; nothing redrawn, nothing cut."""
 
-    def __init__(self, write: Callable[[str], object] = sys.stderr.write) -> None:
-        self.write = write
+    def __init__(self, write: Callable[[str], object] | None = None) -> None:
+        self.write = write or (lambda text: sys.stderr.write(text))
         self.said: set[str] = set()
 
     def wave_started(self, view: WaveView) -> None:

@@ -245,3 +245,27 @@ def test_a_rehearsal_emulates_at_most_so_many_foreign_centres(plan: Plan) -> Non
     assert [c.arch for c in one.centres] == ["arm64", "amd64", "amd64"]
     none, moved = rehearsal_plan(both, "amd64", 0)
     assert {c.arch for c in none.centres} == {"amd64"} and len(moved) == 3
+
+
+def test_a_centre_given_to_a_hub_is_a_change(plan: Plan) -> None:
+    moved = plan.centres[1].model_copy(update={"hub": "north-hub"})
+    other = plan.model_copy(update={"centres": [plan.centres[0], moved, *plan.centres[2:]]})
+    diff = diff_plans(plan, other)
+    assert [(c.id, c.moved) for c in diff.centres_changed] == [
+        ("lc-02", ["hub: None -> north-hub"])
+    ]
+
+
+def test_the_plan_gives_each_centre_its_hub_and_counts_them(fixtures: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "hubs.yaml"
+    small = fixtures / "profiles" / "small.yaml"
+    profile.write_text(small.read_text() + 'hubs:\n  - id: far-hub\n    centres: ["lc-0[23]"]\n')
+    hubbed = build_plan(load_profile(profile), load_catalog(fixtures / "catalog.json"))
+    assert [c.hub for c in hubbed.centres] == [None, "far-hub", "far-hub"]
+    assert [(h.id, h.centres) for h in hubbed.hubs] == [("far-hub", 2)]
+    rollout = hubbed.summary.rollout
+    assert rollout is not None and [r.via for r in rollout.routes] == ["controller", "far-hub"]
+    assert [r.centres for r in rollout.routes] == [1, 2]
+    assert '"hub":"far-hub"' in canonical_json(hubbed).decode()
+    plain = json.loads(GOLDEN.read_text())
+    assert "hubs" not in plain and all("hub" not in c for c in plain["centres"])
