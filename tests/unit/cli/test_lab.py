@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import ClassVar
+
 import pytest
 from typer.testing import CliRunner
 
@@ -26,3 +29,51 @@ def test_a_bad_offset_is_exit_2_before_touching_any_lab(runner: CliRunner) -> No
     result = runner.invoke(app, ["lab", "clock", "centre-01", "--by", "soon", "--lab", "nolab"])
     assert result.exit_code == 2
     assert "expected seconds" in result.stderr
+
+
+class FakeLab:
+    """Records what `lab up` asks of the fleet."""
+
+    asked: ClassVar[dict[str, object]] = {}
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def up(self, names: list[str], arches: dict[str, str], hubs: dict[str, list[str]]) -> None:
+        FakeLab.asked = {"names": names, "hubs": hubs}
+        raise SystemExit(0)
+
+
+@pytest.mark.parametrize(
+    ("args", "hubs"),
+    [
+        (["--centres", "5", "--hubs", "2"],
+         {"hub-1": ["centre-01", "centre-02", "centre-03"], "hub-2": ["centre-04", "centre-05"]}),
+        (["--centres", "2", "--hub"], {"hub": ["centre-01", "centre-02"]}),
+        (["--centres", "2"], {}),
+    ],
+)  # fmt: skip
+def test_lab_up_splits_the_centres_between_hubs(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, args: list[str], hubs: object
+) -> None:
+    from lpdeploy.cli import lab as lab_module
+
+    monkeypatch.setattr(lab_module, "Lab", FakeLab)
+    runner.invoke(app, ["lab", "up", *args])
+    assert FakeLab.asked["hubs"] == hubs
+
+
+def test_lab_up_takes_the_plan_hubs(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lpdeploy.cli import lab as lab_module
+
+    plan = tmp_path / "plan.json"
+    profile = Path(__file__).parents[2] / "fixtures" / "profiles" / "lab-hubs.yaml"
+    assert runner.invoke(app, ["plan", str(profile), "--out", str(plan)]).exit_code == 0
+    monkeypatch.setattr(lab_module, "Lab", FakeLab)
+    runner.invoke(app, ["lab", "up", "--plan", str(plan)])
+    assert FakeLab.asked["hubs"] == {
+        "hub": ["centre-01", "centre-02"], "hub-2": ["centre-04", "centre-05"]
+    }  # fmt: skip
+    assert "centre-06" in FakeLab.asked["names"]  # type: ignore[operator]
