@@ -238,9 +238,15 @@ def test_one_apply_through_two_hubs_and_directly(hub_lab: Lab, tmp_path: Path) -
         prepared = lpdeploy(home, "hub", "prepare", hub, "--kit", str(kit), *inventory, *keys)
         assert prepared.returncode == 0, prepared.stdout + prepared.stderr
 
-    # stderr is a pipe here, as in a CI log: plain lines, one per centre, none cut.
-    applied = lpdeploy(home, "apply", str(plan), "--kit", str(kit), *keys, *inventory, "--json")
-    assert applied.returncode == 0, applied.stdout + applied.stderr
+    # stderr to a file, as in a scripted rollout's log: plain lines, one per centre, none cut.
+    log = tmp_path / "apply.log"
+    with log.open("w") as written:
+        applied = subprocess.run(
+            [sys.executable, "-m", "lpdeploy", "apply", str(plan), "--kit", str(kit), *keys,
+             *inventory, "--json"], env=env(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=written, text=True, timeout=900, check=False,
+        )  # fmt: skip
+    assert applied.returncode == 0, applied.stdout + log.read_text()
     result = json.loads(applied.stdout)
     assert {c["centre"]: (c["outcome"], c["hub"]) for c in result["centres"]} == {
         "centre-06": ("changed", None), "centre-01": ("changed", "hub"),
@@ -248,7 +254,8 @@ def test_one_apply_through_two_hubs_and_directly(hub_lab: Lab, tmp_path: Path) -
         "centre-05": ("changed", "hub-2"),
     }  # fmt: skip
     assert set(result["hubs"]) == {"hub", "hub-2"} and min(result["hubs"].values()) > 0
-    lines = applied.stderr.splitlines()
+    lines = log.read_text().splitlines()
+    print("\n".join(lines))
     for centre in result["centres"]:
         said = [line for line in lines if f" {centre['centre']} " in line]
         assert len(said) == 1, lines
@@ -272,14 +279,11 @@ def test_one_apply_through_two_hubs_and_directly(hub_lab: Lab, tmp_path: Path) -
     assert ready.returncode == 0, ready.stdout + ready.stderr
     assert len(json.loads(ready.stdout)["centres"]) == 5
 
-    # Plan B gives hub-2's centres Arabic too. hub-2's link is cut while its Ansible runs.
-    profile = tmp_path / "lab-hubs-b.yaml"
-    text = HUBS_PROFILE.read_text().replace("learners: 60\n    languages: [en]",
-                                            "learners: 60\n    languages: [ar, en]")  # fmt: skip
-    profile.write_text(text.replace("learners: 40\n    languages: [en]",
-                                    "learners: 40\n    languages: [ar, en]"))  # fmt: skip
-    plan_b, kit_b = kit_for(home, tmp_path, profile, "kit-b")
-    apply_b = ("apply", str(plan_b), "--kit", str(kit_b), *keys, *inventory, "--json")
+    # hub-2's centres lose their record of the desired state: the same apply has work there
+    # again (only there). hub-2's link is cut while its Ansible runs.
+    for centre in ("centre-04", "centre-05"):
+        on(hub_lab, centre, "rm /var/lib/lpdeploy/desired-state")
+    apply_b = ("apply", str(plan), "--kit", str(kit), *keys, *inventory, "--json")
     running = subprocess.Popen(
         [sys.executable, "-m", "lpdeploy", *apply_b], env=env(home), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -304,6 +308,5 @@ def test_one_apply_through_two_hubs_and_directly(hub_lab: Lab, tmp_path: Path) -
     assert {c["centre"] for c in finished["centres"] if c["message"] != UNCHANGED} <= {
         "centre-04", "centre-05"
     }  # fmt: skip
-    ready = lpdeploy(home, "verify", str(plan_b), "--catalog", str(kit_b / "bundles"),
-                     *inventory, "--json")  # fmt: skip
+    ready = lpdeploy(home, *verify)
     assert ready.returncode == 0, ready.stdout + ready.stderr

@@ -134,7 +134,7 @@ def fixture_ready(lab: Lab, home: Path, plans: list[Path]) -> Iterator[list[int]
     yield [0]
 
 
-@pytest.mark.parametrize(("how", "seed"), [("SIGINT", 1), ("SIGINT", 2), ("SIGTERM", 3)])
+@pytest.mark.parametrize(("how", "seed"), [("SIGINT", 1), ("SIGTERM", 3)])
 def test_a_stopped_apply_exits_130_and_resume_finishes_it(
     lab: Lab, home: Path, plans: list[Path], ready: list[int], how: str, seed: int
 ) -> None:
