@@ -61,7 +61,7 @@ class WaveView:
     finished: dict[str, float] = field(default_factory=dict)
     """When each centre's outcome became final."""
     begun: dict[str | None, float] = field(default_factory=dict)
-    """When each route's Ansible sent its first event (its run had started there)."""
+    """When each route's playbook started (its playbook_on_start event came back)."""
     settled: list[CentreResult] = field(default_factory=list)
     """Centres of the wave decided without Ansible: unchanged, refused by pre-flight, or
     behind a hub that could not be reached."""
@@ -583,8 +583,10 @@ def _run_wave(
             for route, _, run in runs:
                 with contextlib.suppress(queue.Empty):
                     while True:
-                        reduce_event(view.states[route.name], run.events.get_nowait())
-                        view.begun.setdefault(route.name, time.time())
+                        event = run.events.get_nowait()
+                        reduce_event(view.states[route.name], event)
+                        if event.get("event") == "playbook_on_start":
+                            view.begun.setdefault(route.name, time.time())
                         quiet = False
                 if watch is not None and id(run) not in watched and route.hub is None:
                     group = run.process_group()  # a scan of /proc: only until it is found
