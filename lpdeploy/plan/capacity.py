@@ -27,18 +27,24 @@ from dataclasses import dataclass
 
 from lpdeploy.profile.model import Profile
 
-APPLY_CPU_S = 6.0
-"""CPU-seconds a first apply costs the host running Ansible, per centre (bench/capacity.py)."""
-CENTRE_S = 40.0
-"""Wall seconds of a first apply on one centre alone: its own work (packages, services),
-which no number of cores elsewhere shortens; every wave takes at least this long."""
-RELAY_CPU_S = 0.6
-"""CPU-seconds the controller spends per centre whose Ansible runs on a hub (events, staging)."""
-ANSIBLE_BYTES = 10_000_000
-"""Bytes Ansible itself sends a centre in one site.yml run (modules; tests/integration/
-test_rollback.py measured 9.6 MB)."""
-PACKAGE_BYTES = 30_000_000
-"""The offline package archive a first apply carries to each centre (kit packages/)."""
+APPLY_CPU_S = 5.5
+"""CPU-seconds a first apply costs the host running Ansible, per centre: fitted on 5 and 20
+direct lab servers (5.53); a hub running Ansible measured 5.36-5.81 (bench/capacity.py,
+2026-12-02)."""
+CENTRE_S = 25.5
+"""Wall seconds of a first apply on one centre alone (the canary wave of the bench's labs):
+its own work (packages, services), which no number of cores elsewhere shortens; every wave
+takes at least this long. A centre's own CPU: 18-22 CPU-seconds (bench/capacity.py)."""
+RELAY_CPU_S = 0.22
+"""CPU-seconds the controller spends per centre whose Ansible runs on a hub (events,
+staging): 0.22 with 1 hub, 0.20 with 2 (bench/capacity.py)."""
+ANSIBLE_BYTES = 13_600_000
+"""Bytes Ansible itself sends a centre in a first apply (modules): 150.3 MB reached each
+centre, less the package archive (bench/capacity.py); a later run sends about 9.6 MB
+(tests/integration/test_rollback.py)."""
+PACKAGE_BYTES = 136_700_000
+"""The offline package archive a first apply carries to each centre (a kit's amd64
+packages/*.tar, every service's packages and Kolibri's wheel)."""
 CONTROLLER_CORES = 4
 """The engineer's machine: a field laptop's cores."""
 FORKS = 20
