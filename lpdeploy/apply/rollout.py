@@ -25,7 +25,7 @@ from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.preflight import survey
-from lpdeploy.runner.hub import ROOT, Hub, hub_from
+from lpdeploy.runner.hub import ROOT, Hub, hub_from, plan_hubs
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.job import STOP_GRACE
 from lpdeploy.runner.reduce import HostProgress, RunState, reduce_event
@@ -297,20 +297,12 @@ def _routes(rollout: Rollout, connections: dict[str, Connection]) -> list[Route]
         hub = hub_from(rollout.via, connections)
         connections.pop(rollout.via)
         return [Route(hub, list(plan.centres))]
-    routes = []
-    direct = [c for c in plan.centres if c.hub is None]
-    if direct:
-        routes.append(Route(None, direct))
-    for planned in plan.hubs:
-        served = [c for c in plan.centres if c.hub == planned.id]
-        if planned.id not in connections and planned.host and not rollout.inventory:
-            connections[planned.id] = Connection(host=planned.id, address=planned.host)
-        own = {c.id: connections[c.id] for c in served if c.id in connections}
-        if planned.id in connections:
-            own[planned.id] = connections[planned.id]
-        routes.append(Route(hub_from(planned.id, own), served))
+    hubs = plan_hubs(plan, connections, connections if rollout.inventory else None)
     for planned in plan.hubs:
         connections.pop(planned.id, None)
+    direct = [c for c in plan.centres if c.hub is None]
+    routes = [Route(None, direct)] if direct else []
+    routes += [Route(hubs[h.id], [c for c in plan.centres if c.hub == h.id]) for h in plan.hubs]
     return routes
 
 

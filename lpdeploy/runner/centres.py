@@ -16,7 +16,7 @@ from lpdeploy.inventory.connections import centre_connections
 from lpdeploy.inventory.render import GROUP
 from lpdeploy.output import write_atomic
 from lpdeploy.plan.model import Plan
-from lpdeploy.runner.hub import Hub, hub_from
+from lpdeploy.runner.hub import Hub, hub_from, plan_hubs
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec
@@ -54,16 +54,8 @@ def reach_centres(
             return connections, {}
         hub = hub_from(via, everyone)
         return connections, dict.fromkeys(connections, hub)
-    hubs: dict[str, Hub] = {}
-    for planned in plan.hubs:
-        served = [c.id for c in plan.centres if c.hub == planned.id and c.id in connections]
-        own = {c: connections[c] for c in served}
-        if planned.id in everyone:
-            own[planned.id] = everyone[planned.id]
-        elif inventory is None and planned.host:
-            own[planned.id] = Connection(host=planned.id, address=planned.host)
-        hub = hub_from(planned.id, own)
-        hubs |= dict.fromkeys(served, hub)
+    found = plan_hubs(plan, connections, everyone if inventory is not None else None)
+    hubs = {c.id: found[c.hub] for c in plan.centres if c.hub and c.id in connections}
     return connections, hubs
 
 

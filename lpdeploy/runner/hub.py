@@ -18,6 +18,7 @@ from typing import Any
 
 from lpdeploy.connect import Connection, Connector, pinned_client, pinned_files
 from lpdeploy.errors import InputError, NotRightError
+from lpdeploy.plan.model import Plan
 
 ROOT = "/var/lib/lpdeploy-hub"
 """Where the hub keeps bundles, packages and running jobs."""
@@ -147,3 +148,19 @@ def hub_from(name: str, connections: dict[str, Connection]) -> Hub:
         raise InputError.single(str(key), "the centres' SSH key file is not there")
     pinned = tuple(pinned_files([connection]))
     return Hub(name=name, connection=connection, known_hosts=pinned, centre_key=key)
+
+
+def plan_hubs(
+    plan: Plan, centres: dict[str, Connection], inventory: dict[str, Connection] | None
+) -> dict[str, Hub]:
+    """Each hub of the plan by id: found among the inventory's hosts (None: no inventory,
+    then at the plan's host of the hub), with the key of the centres it serves."""
+    found = {}
+    for planned in plan.hubs:
+        own = {c.id: centres[c.id] for c in plan.centres if c.hub == planned.id and c.id in centres}
+        if inventory is not None and planned.id in inventory:
+            own[planned.id] = inventory[planned.id]
+        elif inventory is None and planned.host:
+            own[planned.id] = Connection(host=planned.id, address=planned.host)
+        found[planned.id] = hub_from(planned.id, own)
+    return found
