@@ -38,8 +38,9 @@ CHANNEL = "2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c0e"
 class Server:
     """The collector run as on a server: its config, state and nginx log in a folder."""
 
-    def __init__(self, root: Path, kolibri_db: str = "") -> None:
+    def __init__(self, root: Path, kolibri_db: str = "", zone: str = "UTC") -> None:
         self.root = root
+        self.zone = zone
         self.log = root / "usage.log"
         config = {
             "centre": "c1", "log": str(self.log), "kolibri_db": kolibri_db,
@@ -56,7 +57,8 @@ class Server:
             handle.write(f"{moment:.3f} {address} {status} {path}\n")
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "TZ": "UTC", "LPDEPLOY_USAGE_CONFIG": str(self.root / "usage.json"),
+        env = {**os.environ, "TZ": self.zone,
+               "LPDEPLOY_USAGE_CONFIG": str(self.root / "usage.json"),
                "LPDEPLOY_USAGE_STATE": str(self.root / "state")}  # fmt: skip
         return subprocess.run([sys.executable, str(COLLECTOR), *args], capture_output=True,
                               text=True, env=env, check=True)  # fmt: skip
@@ -135,7 +137,7 @@ def kolibri_db(path: Path, sessions: list[tuple[str, str, str, float]],
 
 def test_kolibri_learners_started_completed_and_time_per_day(tmp_path: Path) -> None:
     stamp = "2026-11-30 10:00:00.000000(Etc/UTC)"
-    late = "2026-11-30 23:30:00.000000(Africa/Nairobi)"  # 20:30 UTC, same day in UTC
+    late = "2026-11-30 20:30:00.000000(Africa/Nairobi)"  # Kolibri writes UTC: 23:30 there
     kolibri_db(tmp_path / "db.sqlite3", sessions=[
         ("u1", "doc", stamp, 30.0), ("u1", "doc", stamp, 12.0), ("u2", "doc", late, 5.0),
         ("u3", "app", stamp, 60.0),
@@ -150,6 +152,25 @@ def test_kolibri_learners_started_completed_and_time_per_day(tmp_path: Path) -> 
         ("2026-11-30", "hisabati-sw", "app"): (1, 1, 0, 60),
     }
     assert "u1" not in json.dumps(usage.model_dump(mode="json"))
+
+
+def test_a_kolibri_day_is_the_centres_day_whatever_zone_kolibri_names(tmp_path: Path) -> None:
+    """Kolibri stores UTC and names the writer's zone; the day is the centre's. 22:30 UTC
+    is the next day in Kyiv (UTC+2 in winter, UTC+3 in summer)."""
+    winter = "2026-12-02 22:30:00.000000(Europe/Kyiv)"
+    summer = "2026-07-01 21:30:00.000000(Etc/UTC)"
+    kolibri_db(tmp_path / "db.sqlite3", sessions=[("u1", "doc", winter, 1.0),
+                                                  ("u2", "doc", summer, 1.0)],
+               summaries=[("doc", winter, winter), ("doc", summer, None)])  # fmt: skip
+    db = str(tmp_path / "db.sqlite3")
+    days = {
+        zone: sorted(r.day.isoformat() for r in Server(tmp_path, db, zone).collect().rows)
+        for zone in ("Europe/Kyiv", "UTC")
+    }
+    assert days == {
+        "Europe/Kyiv": ["2026-07-02", "2026-12-03"],
+        "UTC": ["2026-07-01", "2026-12-02"],
+    }
 
 
 def usage_file(centre: str, at: float, rows: list[tuple[str, str, int]]) -> UsageFile:
