@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shlex
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,17 @@ def _connection(host: str, found: dict[str, Any]) -> Connection:
 
 def _list_hosts(inventory: Path) -> dict[str, dict[str, Any]]:
     os.environ["PATH"] = tool_path()  # ansible-runner looks ansible-inventory up on PATH
-    out, err = ansible_runner.get_inventory(
-        action="list",
-        inventories=[str(inventory.resolve())],
-        response_format="json",
-        quiet=True,
-        envvars={"PATH": tool_path()},
-    )
+    # ansible-runner keeps a folder of artifacts, with the whole environment (secrets
+    # included), for each call: in one of ours that goes away at once, not in /tmp.
+    with tempfile.TemporaryDirectory(prefix="lpdeploy-inventory-") as scratch:
+        out, err = ansible_runner.get_inventory(
+            action="list",
+            inventories=[str(inventory.resolve())],
+            response_format="json",
+            quiet=True,
+            envvars={"PATH": tool_path()},
+            private_data_dir=scratch,
+        )
     if not isinstance(out, dict):
         try:
             out = json.loads(out) if out else None

@@ -3,6 +3,7 @@ exactly the centres of its example profile, plus its hub where it has one."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,15 @@ def test_inventory_lists_the_profile_centres(name: str) -> None:
     assert all(c.user == "root" and c.address.count(".") == 3 for c in connections.values())
     with pytest.raises(InputError, match="ansible_ssh_private_key_file: still a FILL-IN"):
         refuse_placeholders(connections, name)
+
+
+def test_reading_an_inventory_leaves_no_folder_with_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ansible-runner writes the whole environment (secrets from `env:` included) into an
+    artifacts folder of each call; reading an inventory must not leave one behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("LPDEPLOY_SOME_SECRET", "do-not-keep-me")
+    assert "cxb-hub" in inventory_connections(REPO / "inventories" / "coxs-bazar")
+    left = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert left == []
