@@ -25,6 +25,7 @@ from lpdeploy.kit.packages import PackageRepo
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan.model import Plan, PlanCentre
 from lpdeploy.preflight import survey
+from lpdeploy.rates import rsync_kib
 from lpdeploy.runner.hub import ROOT, Hub, hub_from, plan_hubs
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.job import STOP_GRACE
@@ -159,6 +160,9 @@ class Rollout:
     """The inventory's name of a hub that runs Ansible near the centres (relay)."""
     rollback_to: int | None = None
     """The earlier run whose plan this one brings back (`lpdeploy rollback`)."""
+    bwlimit: int | None = None
+    """Bits a second at most on each server's link, and in all on a hub's uplink and on
+    the link a hub shares with its centres (`apply --bwlimit`); None: as fast as it goes."""
 
 
 def check_bundles(
@@ -238,7 +242,7 @@ def apply_plan(
         if hub is not None:
             ids = {c.id for c in route.centres}
             archives = {c.id: rollout.repos[c.arch].archive for c in selected if c.id in ids}
-            route.relay = Relay(hub, sources, archives)
+            route.relay = Relay(hub, sources, archives, bwlimit=rollout.bwlimit)
     resumes = _resumed_run(rollout, journal) if rollout.resume else None
     run_id = journal.start_run(
         "apply" if rollout.rollback_to is None else "rollback",
@@ -427,6 +431,8 @@ class Relay:
     sources: dict[tuple[str, str], Path]
     archives: dict[str, Path]
     """Per centre, the package archive of its architecture."""
+    bwlimit: int | None = None
+    """Bits a second at most on the link to the hub."""
     staged: set[Path] = field(default_factory=set)
     sent: int = 0
     """Bytes rsync sent to the hub."""
@@ -440,7 +446,10 @@ class Relay:
             wanted[self.sources[key]] = self.bundle_there(key)
         for source, there in wanted.items():
             if source not in self.staged:
-                self.sent += self.hub.push(source, str(there), checksum=source in archives)
+                self.sent += self.hub.push(
+                    source, str(there), checksum=source in archives,
+                    bwlimit_kib=rsync_kib(self.bwlimit) if self.bwlimit else 0,
+                )  # fmt: skip
                 self.staged.add(source)
 
     @staticmethod
@@ -564,6 +573,7 @@ def _run_wave(
             known_hosts=pinned,
             secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
             via=route.hub,
+            extravars=_transfer_vars(rollout, route, len(members)),
         )
         view.states[route.name] = RunState()
         runs.append((route, spec, start_run(spec)))
@@ -618,6 +628,16 @@ def _run_wave(
                 result.message = why
         results += found
     return results
+
+
+def _transfer_vars(rollout: Rollout, route: Route, members: int) -> dict[str, Any]:
+    """rsync's --bwlimit for each push of this route's Ansible: the whole limit for each
+    server this machine reaches itself; through a hub, the limit shared by the pushes that
+    run at once on the hub's one link to its centres."""
+    if rollout.bwlimit is None:
+        return {}
+    at_once = min(rollout.forks, members) if route.hub is not None else 1
+    return {"lpdeploy_bwlimit_kib": rsync_kib(rollout.bwlimit // max(1, at_once))}
 
 
 def _interrupted(state: RunState, host: str, wave: int, hub: str | None) -> CentreResult:

@@ -28,6 +28,7 @@ from lpdeploy.kit.verify import open_kit
 from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
 from lpdeploy.plan.model import Plan
+from lpdeploy.rates import parse_rate
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
 from lpdeploy.ui.console import err, print_json
@@ -68,6 +69,14 @@ Resume = Annotated[
         "state are skipped, the others run.",
     ),
 ]
+BwLimit = Annotated[
+    str | None,
+    typer.Option(
+        help="At most this rate (e.g. 4mbit, 512kbit) on each server's link, and in all on "
+        "a hub's link and on the link a hub shares with its centres.",
+        show_default=False,
+    ),
+]
 
 
 def apply(
@@ -83,6 +92,7 @@ def apply(
     vault_password_file: VaultPasswordFile = None,
     kit: KitDir = None,
     via: Via = None,
+    bwlimit: BwLimit = None,
     json: Json = False,
 ) -> None:
     """Provision the plan's servers and load their bundles, wave by wave (wave 1 first).
@@ -91,6 +101,7 @@ def apply(
     where each centre stood and exits 130; --resume then finishes the run.
     """
     need_inventory(via, inventory)
+    limit_bits = parse_rate(bwlimit, "--bwlimit") if bwlimit is not None else None
     loaded = load_plan(plan)
     report_apply(
         lambda: run_apply(
@@ -107,6 +118,7 @@ def apply(
             quiet=json,
             kit=(kit, plan) if kit else None,
             via=via,
+            bwlimit=limit_bits,
         ),
         json,
     )
@@ -151,6 +163,7 @@ def run_apply(
     kit: tuple[Path, Path] | None = None,
     via: str | None = None,
     rollback_to: int | None = None,
+    bwlimit: int | None = None,
 ) -> ApplyResult:
     """One apply, as `apply` and `rehearse` run it: one at a time per journal. With `kit`
     (its folder, and the plan file given), everything comes from the verified kit."""
@@ -179,6 +192,7 @@ def run_apply(
         secrets=secrets or {},
         via=via,
         rollback_to=rollback_to,
+        bwlimit=bwlimit,
     )
     lock = RunLock(home / "apply.lock")
     for said in lock.acquire(plan.profile.name):

@@ -75,16 +75,18 @@ class Hub:
             )
         return done.stdout
 
-    def push(self, source: Path, target: str, checksum: bool = False) -> int:
+    def push(self, source: Path, target: str, checksum: bool = False, bwlimit_kib: int = 0) -> int:
         """rsync a folder or file to `target` on the hub (resumable; nothing sent twice).
         `checksum`: compare by content, not size and time (a file `hub prepare` copied
-        there has another mtime). The bytes rsync sent."""
+        there has another mtime); `bwlimit_kib`: rsync's --bwlimit (0: none). The bytes
+        rsync sent."""
         rsh = shlex.join(["ssh", *self.ssh_options()])
         folder = source.is_dir()
         command = [
             "rsync", "--recursive", "--times", "--partial", "--partial-dir=.rsync-partial",
             "--mkpath", "--stats", f"--rsh={rsh}",
             *(["--delete"] if folder else []), *(["--checksum"] if checksum else []),
+            *([f"--bwlimit={bwlimit_kib}"] if bwlimit_kib else []),
             f"{source}/" if folder else str(source),
             f"{self.target}:{target}/" if folder else f"{self.target}:{target}",
         ]  # fmt: skip

@@ -3,9 +3,11 @@ with real rsync through a remote shell that runs the server's side here."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 HELPER = Path(__file__).parents[3] / "playbooks/roles/bundle_loader/files/lpdeploy-push"
@@ -13,8 +15,9 @@ HELPER = Path(__file__).parents[3] / "playbooks/roles/bundle_loader/files/lpdepl
 LOCAL_SHELL = "sh -c 'shift; exec \"$@\"' rsh"
 
 
-def run(root: Path, bundles: list[dict[str, str]]) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(root), json.dumps(bundles)]
+def run(root: Path, bundles: list[dict[str, str]], *more: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(root), json.dumps(bundles),
+            *more]  # fmt: skip
     return subprocess.run(argv, capture_output=True, text=True, check=False)
 
 
@@ -48,3 +51,17 @@ def test_a_failed_push_names_its_bundle_and_stops(tmp_path: Path) -> None:
     assert done.stderr.startswith("gone 1: rsync exit ")
     assert json.loads(done.stdout) == {"pushed": [], "changed": False}
     assert not (tmp_path / "srv" / "a").exists()
+
+
+def test_a_bandwidth_limit_goes_to_rsync_and_a_wrong_one_is_refused(tmp_path: Path) -> None:
+    loader = importlib.machinery.SourceFileLoader("lpdeploy_push", str(HELPER))
+    helper = types.ModuleType(loader.name)
+    loader.exec_module(helper)
+    assert "--bwlimit=488" in helper.rsync("ssh", "src", "c:/t", 488)
+    assert not any(a.startswith("--bwlimit") for a in helper.rsync("ssh", "src", "c:/t"))
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}"})
+    bundles = [{"id": "a", "version": "1", "source": a}]
+    limited = run(tmp_path / "srv", bundles, "100000")
+    assert limited.returncode == 0, limited.stderr
+    assert json.loads(limited.stdout) == {"pushed": ["a"], "changed": True}
+    assert run(tmp_path / "srv", bundles, "4mbit").returncode == 2

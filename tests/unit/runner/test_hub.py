@@ -57,16 +57,19 @@ def test_via_without_an_inventory_is_exit_2(command: str, tmp_path: Path) -> Non
 
 
 class RecordingHub(Hub):
-    def push(self, source: Path, target: str, checksum: bool = False) -> int:
+    def push(self, source: Path, target: str, checksum: bool = False, bwlimit_kib: int = 0) -> int:
         pushed.append((source.name, target, checksum))
+        limits.append(bwlimit_kib)
         return 1
 
 
 pushed: list[tuple[str, str, bool]] = []
+limits: list[int] = []
 
 
 def test_each_bundle_and_the_archive_cross_to_the_hub_once(tmp_path: Path) -> None:
     pushed.clear()
+    limits.clear()
     refs = {name: SimpleNamespace(id=name, version="1") for name in ("a", "b", "c")}
     centres = [
         SimpleNamespace(id="c1", bundles=[refs["a"], refs["b"]]),
@@ -79,7 +82,7 @@ def test_each_bundle_and_the_archive_cross_to_the_hub_once(tmp_path: Path) -> No
     hub = RecordingHub(name="hub", connection=Connection(host="hub", address="10.0.0.2"),
                        known_hosts=())  # fmt: skip
     sources = {(n, "1"): tmp_path / f"{n}-1" for n in refs}
-    relay = Relay(hub, sources, {"c1": archive, "c2": archive, "c3": arm64})
+    relay = Relay(hub, sources, {"c1": archive, "c2": archive, "c3": arm64}, bwlimit=4_000_000)
     relay.stage(cast(list[PlanCentre], centres[:1]))
     relay.stage(cast(list[PlanCentre], centres))
     assert pushed == [
@@ -90,3 +93,4 @@ def test_each_bundle_and_the_archive_cross_to_the_hub_once(tmp_path: Path) -> No
         ("c-1", "/var/lib/lpdeploy-hub/bundles/c-1", False),
     ]
     assert relay.sent == 5
+    assert limits == [488] * 5  # 4 mbit: 500,000 bytes a second, in rsync's KiB
