@@ -83,8 +83,7 @@ class Hub:
         rsh = shlex.join(["ssh", *self.ssh_options()])
         folder = source.is_dir()
         command = [
-            "rsync", "--recursive", "--times", "--partial", "--partial-dir=.rsync-partial",
-            "--mkpath", "--stats", f"--rsh={rsh}",
+            "rsync", "--recursive", "--times", "--inplace", "--mkpath", "--stats", f"--rsh={rsh}",
             *(["--delete"] if folder else []), *(["--checksum"] if checksum else []),
             *([f"--bwlimit={bwlimit_kib}"] if bwlimit_kib else []),
             f"{source}/" if folder else str(source),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import json
+import os
 import subprocess
 import sys
 import types
@@ -35,11 +36,19 @@ def test_each_bundle_lands_in_its_staging_folder(tmp_path: Path) -> None:
     bundles = [{"id": "a", "version": "1", "source": a}, {"id": "b", "version": "2", "source": b}]
     done = run(root, bundles)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"pushed": ["a", "b"], "changed": True}
+    assert json.loads(done.stdout) | {"sent": 0} == {
+        "pushed": ["a", "b"],
+        "changed": True,
+        "sent": 0,
+    }
     assert (root / "a" / ".staging-1" / "content" / "x.txt").read_bytes() == b"x"
     assert (root / "b" / ".staging-2" / "content" / "y" / "z.txt").read_bytes() == b"z"
     again = run(root, bundles)
-    assert json.loads(again.stdout) == {"pushed": ["a", "b"], "changed": False}
+    assert json.loads(again.stdout) | {"sent": 0} == {
+        "pushed": ["a", "b"],
+        "changed": False,
+        "sent": 0,
+    }
 
 
 def test_a_failed_push_names_its_bundle_and_stops(tmp_path: Path) -> None:
@@ -49,7 +58,7 @@ def test_a_failed_push_names_its_bundle_and_stops(tmp_path: Path) -> None:
     done = run(tmp_path / "srv", bundles)
     assert done.returncode != 0
     assert done.stderr.startswith("gone 1: rsync exit ")
-    assert json.loads(done.stdout) == {"pushed": [], "changed": False}
+    assert json.loads(done.stdout) == {"pushed": [], "changed": False, "sent": 0}
     assert not (tmp_path / "srv" / "a").exists()
 
 
@@ -63,5 +72,20 @@ def test_a_bandwidth_limit_goes_to_rsync_and_a_wrong_one_is_refused(tmp_path: Pa
     bundles = [{"id": "a", "version": "1", "source": a}]
     limited = run(tmp_path / "srv", bundles, "100000")
     assert limited.returncode == 0, limited.stderr
-    assert json.loads(limited.stdout) == {"pushed": ["a"], "changed": True}
+    assert json.loads(limited.stdout)["pushed"] == ["a"]
     assert run(tmp_path / "srv", bundles, "4mbit").returncode == 2
+
+
+def test_a_cut_push_sends_only_what_is_missing_the_next_time(tmp_path: Path) -> None:
+    """What arrived before the cut stays in staging (in place) and is matched, not sent."""
+    data = os.urandom(4 << 20)
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/big.bin": data})
+    root = tmp_path / "srv"
+    arrived = root / "a" / ".staging-1" / "content" / "big.bin"
+    arrived.parent.mkdir(parents=True)
+    arrived.write_bytes(data[: 3 << 20])  # three quarters came before the cut
+    done = run(root, [{"id": "a", "version": "1", "source": a}])
+    assert done.returncode == 0, done.stderr
+    assert arrived.read_bytes() == data
+    sent = json.loads(done.stdout)["sent"]
+    assert 1 << 20 <= sent <= 1.1 * (1 << 20)
