@@ -108,6 +108,8 @@ class CentreResult:
     message: str = ""
     hub: str | None = None
     """The hub whose Ansible ran it (None: this machine)."""
+    bundle_bytes: int = 0
+    """Bytes of bundles rsync sent to it (what it already held is matched, not sent)."""
 
 
 @dataclass
@@ -656,4 +658,5 @@ def _centre_result(state: RunState, host: str, wave: int, hub: str | None) -> Ce
         outcome = progress.outcome
     if outcome == "pending":
         outcome = "ok"
-    return CentreResult(host, wave, outcome, progress.changed, progress.message, hub=hub)
+    return CentreResult(host, wave, outcome, progress.changed, progress.message, hub=hub,
+                        bundle_bytes=progress.bundle_bytes)  # fmt: skip

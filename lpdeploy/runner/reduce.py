@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,8 @@ class HostProgress:
     unreachable: int = 0
     skipped: int = 0
     message: str = ""
+    bundle_bytes: int = 0
+    """Bytes rsync sent of bundles to it (the push task's own count)."""
 
     @property
     def outcome(self) -> Outcome:
@@ -43,6 +46,9 @@ class RunState:
     def host(self, name: str) -> HostProgress:
         return self.hosts.setdefault(name, HostProgress(host=name))
 
+
+PUSH_TASK = "Push missing bundles into staging with rsync"
+"""bundle_loader's task that runs lpdeploy-push, which prints {"sent": bytes, ...}."""
 
 RESULT_EVENTS = {
     "runner_on_ok": "ok",
@@ -74,6 +80,8 @@ def reduce_event(state: RunState, event: dict[str, Any]) -> RunState:
             progress.changed += 1  # as in Ansible's recap, `ok` counts changed tasks too
         if kind in ("runner_on_failed", "runner_on_unreachable"):
             progress.message = str(result.get("msg", ""))[:500]
+        if kind == "runner_on_ok" and data.get("task") == PUSH_TASK:
+            progress.bundle_bytes += _sent(result)
     elif kind == "playbook_on_stats":
         _apply_stats(state, data)
     return state
@@ -100,3 +108,11 @@ def reduce_events(events: Iterable[dict[str, Any]]) -> RunState:
     for event in events:
         reduce_event(state, event)
     return state
+
+
+def _sent(result: dict[str, Any]) -> int:
+    try:
+        sent = json.loads(str(result.get("stdout", ""))).get("sent", 0)
+    except (ValueError, AttributeError):
+        return 0
+    return sent if isinstance(sent, int) and sent >= 0 else 0

@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lpdeploy.runner.reduce import reduce_events
+import yaml
+
+from lpdeploy.runner.reduce import PUSH_TASK, reduce_events
 
 EVENTS = Path(__file__).parents[2] / "fixtures" / "events"
+PLAYBOOKS = Path(__file__).parents[3] / "playbooks"
 
 
 def recorded(name: str) -> list[dict[str, Any]]:
@@ -50,3 +53,24 @@ def test_stats_are_authoritative() -> None:
     assert state.hosts["centre-01"].ok == 2
     stats = next(e for e in events if e["event"] == "playbook_on_stats")
     assert reduce_events([*events, *ok_events, stats]).hosts["centre-01"].ok == 1
+
+
+def push_event(host: str, stdout: str) -> dict[str, Any]:
+    return {"event": "runner_on_ok", "event_data": {"host": host, "task": PUSH_TASK,
+            "res": {"changed": True, "stdout": stdout}}}  # fmt: skip
+
+
+def test_the_bytes_each_push_sent_are_counted_per_host() -> None:
+    state = reduce_events([
+        push_event("c1", '{"pushed": ["a"], "changed": true, "sent": 1200}'),
+        push_event("c2", "not json"),
+        push_event("c2", '{"sent": -5}'),
+    ])  # fmt: skip
+    assert (state.hosts["c1"].bundle_bytes, state.hosts["c2"].bundle_bytes) == (1200, 0)
+
+
+def test_the_push_task_is_named_as_the_reducer_expects() -> None:
+    tasks = yaml.safe_load(
+        PLAYBOOKS.joinpath("roles/bundle_loader/tasks/configure.yml").read_text()
+    )
+    assert PUSH_TASK in [task["name"] for task in tasks]
