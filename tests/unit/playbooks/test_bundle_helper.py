@@ -6,6 +6,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -129,3 +130,50 @@ def test_every_bad_file_of_many_is_named_in_manifest_order(
     problems = helper.check(str(tmp_path / "a" / ".staging-1"))
     assert problems == [f"{n}: sha256 does not match the manifest"
                         for n in ("f007.bin", "f150.bin", "f199.bin")]  # fmt: skip
+
+
+def stats(folder: Path) -> dict[str, list[int]]:
+    return {
+        p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in (folder / "content").iterdir()
+    }
+
+
+def test_watch_hashes_what_is_complete_and_install_trusts_only_that(
+    helper: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    push(tmp_path, "a", "1", {"done.bin": b"d" * 5000, "late.bin": b"l" * 7000})
+    staging, record = tmp_path / "a" / ".staging-1", tmp_path / "a" / ".hashes-1.json"
+    expected = stats(staging)
+    expected["late.bin"][1] += 10**9  # the source's time: rsync has not set it yet
+    reader, writer = os.pipe()
+    os.close(writer)  # the push is over
+    with os.fdopen(reader) as stream:
+        done = helper.watch(str(staging), str(record), expected, stream, poll=0.01)
+    assert sorted(done) == ["done.bin"]
+    assert json.loads(record.read_text()) == done
+    hashed: list[str] = []
+    real = helper.sha256
+
+    def counted(path: str) -> str:
+        hashed.append(path)
+        return str(real(path))
+
+    monkeypatch.setattr(helper, "sha256", counted)
+    assert helper.check(str(staging), str(record)) == []
+    assert [Path(p).name for p in hashed] == ["late.bin"]  # done.bin was hashed as it came
+
+    (staging / "content" / "done.bin").write_bytes(b"D" * 5000)  # changed since: hashed again
+    assert helper.check(str(staging), str(record)) == [
+        "done.bin: sha256 does not match the manifest"
+    ]
+
+
+def test_install_removes_the_record_and_staging_the_plan_no_longer_wants(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    push(tmp_path, "a", "1", {"x.txt": b"x"})
+    push(tmp_path, "a", "2", {"x.txt": b"xx"})  # staged, then the plan moved back to 1
+    (tmp_path / "a" / ".hashes-1.json").write_text("{}")
+    (tmp_path / "a" / ".hashes-2.json").write_text("{}")
+    assert helper.install(str(tmp_path), planned(("a", "1")))["refused"] == []
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["1", "current"]

@@ -3,6 +3,7 @@ with real rsync through a remote shell that runs the server's side here."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import json
 import os
@@ -89,3 +90,24 @@ def test_a_cut_push_sends_only_what_is_missing_the_next_time(tmp_path: Path) -> 
     assert arrived.read_bytes() == data
     sent = json.loads(done.stdout)["sent"]
     assert 1 << 20 <= sent <= 1.1 * (1 << 20)
+
+
+def test_the_server_hashes_each_file_as_it_arrives(tmp_path: Path) -> None:
+    files = {"bundle.json": b"{}", **{f"content/f{n}.bin": os.urandom(300_000) for n in range(5)}}
+    a = source(tmp_path / "src-a", files)
+    root = tmp_path / "srv"
+    helper = tmp_path / "lpdeploy-bundle"  # as the role installs it on the server
+    helper.write_text(
+        f'#!/bin/sh\nexec {sys.executable} {HELPER.with_name("lpdeploy-bundle")} "$@"\n'
+    )
+    helper.chmod(0o755)
+    server = {**os.environ, "LPDEPLOY_BUNDLE_HELPER": str(helper)}
+    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(root),
+            json.dumps([{"id": "a", "version": "1", "source": a}])]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=server, check=False)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((root / "a" / ".hashes-1.json").read_text())
+    assert sorted(record) == [f"f{n}.bin" for n in range(5)]
+    for name, (size, _, digest) in record.items():
+        data = files[f"content/{name}"]
+        assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
