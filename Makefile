@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv zim-tools kiwix-tools debootstrap systemd-container dpkg-dev \
-	rsync openssh-client zstd iproute2 chromium e2fsprogs libfaketime qemu-user-static
+	rsync openssh-client zstd iproute2 ethtool chromium e2fsprogs libfaketime qemu-user-static
 PROFILE ?= examples/profiles/eastern-chad.yaml
 # Raspberry Pi centres of the demo that get an emulated arm64 server (the others run on
 # this machine's architecture): each emulated one adds minutes. EMULATED= emulates them all.

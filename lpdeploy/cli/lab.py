@@ -1,4 +1,4 @@
-"""`lpdeploy lab up|down|status|cut|heal|stop|start|clock`."""
+"""`lpdeploy lab up|down|status|cut|heal|shape|stop|start|clock`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import typer
 from lpdeploy.cli.options import Json
 from lpdeploy.errors import InputError
 from lpdeploy.lab.fleet import Lab
+from lpdeploy.lab.shaping import LinkShape
 from lpdeploy.lab.state import LabState
 from lpdeploy.plan.load import load_plan
 from lpdeploy.profile.hardware import Arch
+from lpdeploy.rates import parse_rate
 from lpdeploy.ui.console import err, out, print_json
 from lpdeploy.ui.lab import show_lab
 
@@ -50,10 +52,22 @@ def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
                 "cut": h.cut,
                 "pid": h.pid,
             }
+            | ({"shape": shape_document(h.shape)} if h.shape else {})
+            | ({"far_shape": shape_document(h.far_shape)} if h.far_shape else {})
             | ({"far_address": h.far_address} if h.far_address else {})
             | ({"behind": h.behind} if h.behind else {})
             for h in hosts
         ],
+    }
+
+
+def shape_document(shape: LinkShape) -> dict[str, Any]:
+    return {
+        "rate": shape.rate,
+        "delay_ms": shape.delay_ms,
+        "jitter_ms": shape.jitter_ms,
+        "loss": shape.loss,
+        "text": shape.describe(),
     }
 
 
@@ -148,6 +162,76 @@ def cut(host: Host, lab: LabName = "main") -> None:
 def heal(host: Host, lab: LabName = "main") -> None:
     """Bring a server's network link back up."""
     Lab(lab).heal(host)
+
+
+@app.command()
+def shape(
+    host: Host,
+    rate: Annotated[
+        str | None, typer.Option(help="Each direction, e.g. 4mbit, 512kbit.", show_default=False)
+    ] = None,
+    delay: Annotated[
+        str | None,
+        typer.Option(
+            help="One way, each direction, e.g. 300ms (round trip twice that).", show_default=False
+        ),
+    ] = None,
+    jitter: Annotated[
+        str | None, typer.Option(help="Delay varies by up to this, e.g. 50ms.", show_default=False)
+    ] = None,
+    loss: Annotated[
+        str | None, typer.Option(help="Frames lost each direction, e.g. 1%.", show_default=False)
+    ] = None,
+    far: Annotated[
+        bool, typer.Option("--far", help="A hub's link to its centres' network, not its own.")
+    ] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Put the link back as it was.")] = False,
+    lab: LabName = "main",
+) -> None:
+    """Shape a server's link like a real one (a satellite or 3G link): a rate, a delay,
+    jitter and loss, both directions. A new shape replaces the last one."""
+    given = [o for o, v in (("--rate", rate), ("--delay", delay), ("--jitter", jitter),
+                            ("--loss", loss)) if v is not None]  # fmt: skip
+    if clear == bool(given):
+        raise InputError.single("lab shape", "give --clear, or at least one of --rate, --delay, "
+                                "--jitter, --loss")  # fmt: skip
+    wanted = None
+    if not clear:
+        wanted = LinkShape(
+            rate=parse_rate(rate, "--rate") if rate is not None else None,
+            delay_ms=parse_ms(delay, "--delay") if delay is not None else 0,
+            jitter_ms=parse_ms(jitter, "--jitter") if jitter is not None else 0,
+            loss=parse_percent(loss) if loss is not None else 0,
+        )
+        if wanted.jitter_ms > wanted.delay_ms:
+            raise InputError.single("--jitter", "cannot be more than --delay")
+    now = Lab(lab).shape(host, wanted, far=far)
+    link = f"{host}'s link to its centres" if far else f"{host}'s link"
+    err.print(f"{link}: {now.describe()}" if now else f"{link}: as it was")
+
+
+def parse_ms(text: str, option: str) -> float:
+    """'300ms' -> 300; '1.5s' -> 1500; '40' -> 40."""
+    value = text.strip().lower()
+    scale = 1000.0 if value.endswith("s") and not value.endswith("ms") else 1.0
+    number = value.removesuffix("ms").removesuffix("s")
+    try:
+        found = float(number) * scale
+    except ValueError:
+        found = -1.0
+    if not 0 <= found <= 60_000:
+        raise InputError.single(option, f"{text!r} is not a delay: e.g. 300ms or 1.5s, at most 60s")
+    return found
+
+
+def parse_percent(text: str) -> float:
+    try:
+        found = float(text.strip().removesuffix("%"))
+    except ValueError:
+        found = -1.0
+    if not 0 <= found <= 100:
+        raise InputError.single("--loss", f"{text!r} is not a percentage: e.g. 1% or 0.5")
+    return found
 
 
 @app.command()

@@ -18,6 +18,7 @@ from lpdeploy.errors import InputError, MissingToolError, NotRightError
 from lpdeploy.lab import network
 from lpdeploy.lab.base import ensure_base
 from lpdeploy.lab.emulation import ensure_emulation, machine_arch, release_emulation
+from lpdeploy.lab.shaping import LinkShape, clear_link, shape_link, stop_relay
 from lpdeploy.lab.state import HostState, LabState, load_state, save_state
 from lpdeploy.lab.system import LAB_ROOT, LabError, require_lab_tools, run
 
@@ -180,6 +181,35 @@ class Lab:
         network.set_link(host.veth, up=True)
         host.cut = False
         self._save(state)
+
+    def shape(self, host_id: str, shape: LinkShape | None, far: bool = False) -> LinkShape | None:
+        """Shape a server's link (a hub's link to its centres with `far`), or with None put
+        it back as it was; the shape as it now stands."""
+        state, host = self._existing(host_id)
+        if far and not host.far_veth:
+            raise InputError.single(host_id, "only a hub has a far link (its centres' network)")
+        outside, inside = (host.far_veth, "eth1") if far else (host.veth, "eth0")
+        assert outside is not None
+        bridge = self._bridge_of(state, host, far)
+        before = host.far_shape if far else host.shape
+        if before is not None:
+            clear_link(before, outside, host.netns, inside, bridge)
+        tap = ("lpu" if far else "lpt") + outside[3:]  # as long as the veth's name
+        now = shape_link(shape, outside, host.netns, inside, bridge, tap) if shape else None
+        if far:
+            host.far_shape = now
+        else:
+            host.shape = now
+        self._save(state)
+        return now
+
+    def _bridge_of(self, state: LabState, host: HostState, far: bool) -> str:
+        if far:
+            assert host.far_bridge is not None
+            return host.far_bridge
+        if host.behind:
+            return self.far_bridge(state.hubs.index(host.behind) + 1)
+        return state.bridge
 
     def clock(self, host_id: str, offset: int) -> None:
         """Set a server's clock `offset` seconds off in every login session (0 puts it back).
@@ -363,6 +393,9 @@ class Lab:
 
     def _destroy(self, state: LabState, host: HostState) -> None:
         self._stop(host)
+        for shape in (host.shape, host.far_shape):
+            if shape is not None and shape.relay_pid is not None:
+                stop_relay(shape.relay_pid)
         folder = self.host_dir(host.id)
         for mount in (folder / "srv", folder / "root"):
             if os.path.ismount(mount):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from lpdeploy.document import load_json, validate
+from lpdeploy.lab.shaping import LinkShape
 from lpdeploy.output import canonical_json, write_atomic
 
 HostStatus = Literal["creating", "running", "stopped"]
@@ -35,6 +36,10 @@ class HostState(BaseModel):
     """Its Debian architecture; one other than this machine's runs under emulation."""
     base: str = ""
     """The base root filesystem of its architecture (empty: the lab's `base`)."""
+    shape: LinkShape | None = None
+    """Its link shaped (`lab shape`): on a centre behind a hub, its link to the hub."""
+    far_shape: LinkShape | None = None
+    """A hub's link to its centres' network shaped (`lab shape HUB --far`)."""
 
 
 class LabState(BaseModel):

@@ -24,6 +24,9 @@ def show_lab(document: dict[str, Any], stream: Console) -> None:
     table.add_column("behind")
     for host in document["hosts"]:
         link = "cut" if host["cut"] else "up"
+        for key, where in (("shape", ""), ("far_shape", "centres ")):
+            if key in host:
+                link += f", {where}{host[key]['text']}"
         table.add_row(host["id"], host["address"], host.get("arch", ""), host["status"], link,
                       host.get("behind", ""))  # fmt: skip
     stream.print(table)

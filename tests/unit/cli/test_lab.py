@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lpdeploy.cli import app
-from lpdeploy.cli.lab import parse_offset
+from lpdeploy.cli.lab import parse_ms, parse_offset, parse_percent
 from lpdeploy.errors import InputError
 
 
@@ -77,3 +77,28 @@ def test_lab_up_takes_the_plan_hubs(
         "hub": ["centre-01", "centre-02"], "hub-2": ["centre-04", "centre-05"]
     }  # fmt: skip
     assert "centre-06" in FakeLab.asked["names"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ([], "give --clear, or at least one of"),
+        (["--clear", "--rate", "4mbit"], "give --clear, or at least one of"),
+        (["--rate", "4mb"], "kbit, mbit or gbit"),
+        (["--delay", "soon"], "is not a delay"),
+        (["--delay", "2m"], "is not a delay"),
+        (["--loss", "120%"], "is not a percentage"),
+        (["--delay", "100ms", "--jitter", "150ms"], "cannot be more than --delay"),
+    ],
+)
+def test_a_shape_it_cannot_make_is_exit_2_before_touching_any_lab(
+    runner: CliRunner, args: list[str], said: str
+) -> None:
+    result = runner.invoke(app, ["lab", "shape", "centre-01", *args, "--lab", "nolab"])
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr
+
+
+def test_delays_and_losses_read_as_people_write_them() -> None:
+    assert [parse_ms(t, "--delay") for t in ("300ms", "1.5s", "40", "0")] == [300, 1500, 40, 0]
+    assert [parse_percent(t) for t in ("1%", "0.5", "100%")] == [1, 0.5, 100]
