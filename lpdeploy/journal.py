@@ -68,6 +68,8 @@ class CentreRecord:
     ended: float | None
     message: str
     rollback_to: int | None = None
+    hub: str | None = None
+    """The hub whose Ansible ran it (None: the controller)."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,7 @@ class Journal:
         marks = ", ".join("?" * len(kinds))
         rows = self.db.execute(
             f"""SELECT c.centre, r.id, r.kind, r.plan_name, c.outcome, c.changed, r.ended,
-               c.message, r.rollback_to
+               c.message, r.rollback_to, c.hub
                FROM centres c JOIN runs r ON r.id = c.run_id
                WHERE r.kind IN ({marks}) ORDER BY r.started, r.id""",
             kinds,

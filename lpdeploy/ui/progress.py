@@ -264,7 +264,8 @@ def show_status(
 ) -> None:
     table = Table()
     identity_column(table, "centre", centres)
-    for header in ("last apply", "run", "last verify", "run"):
+    hubs = any(record.hub for record in applied.values())
+    for header in ("last apply", "run", *(["hub"] if hubs else []), "last verify", "run"):
         table.add_column(header)
     for centre in centres:
         a, v = applied.get(centre), verified.get(centre)
@@ -273,6 +274,7 @@ def show_status(
             centre,
             a.outcome + rolled_back if a else "-",
             str(a.run_id) if a else "",
+            *([(a.hub or "") if a else ""] if hubs else []),
             v.outcome if v else "-",
             str(v.run_id) if v else "",
         )

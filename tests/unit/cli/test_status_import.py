@@ -61,3 +61,18 @@ def test_a_bad_extract_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / EXTRACT).write_text('{"schema_version": 1, "plan": {"name": "x"}}')
     code, _, said = status_import(tmp_path / "hq", tmp_path)
     assert code == 2 and EXTRACT in said and "plan.sha256" in said
+
+
+def test_status_names_the_hub_that_ran_each_centre(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = journal.start_run("apply", "camp", SHA)
+    journal.record_centre(run, "lc-01", 1, "changed", 3, 1.5, "", hub="hub-north")
+    journal.record_centre(run, "lc-02", 1, "changed", 3, 1.5, "")
+    journal.finish_run(run, "ok")
+    journal.close()
+    env = {"LPDEPLOY_HOME": str(tmp_path), "COLUMNS": "120"}
+    shown = CliRunner().invoke(app, ["status", "--json"], env=env)
+    hubs = {c["id"]: c["apply"]["hub"] for c in json.loads(shown.stdout)["centres"]}
+    assert hubs == {"lc-01": "hub-north", "lc-02": None}
+    table = CliRunner().invoke(app, ["status"], env=env).stdout
+    assert "hub" in table and "hub-north" in table
