@@ -8,7 +8,6 @@ place on the bridge. Both are undone by `--clear` and by `lab down`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -24,6 +23,8 @@ from lpdeploy.lab.system import LabError, run
 from lpdeploy.rates import show_rate
 
 RELAY_MODULE = "lpdeploy.lab.relay"
+_RELAYS: dict[int, subprocess.Popen[bytes]] = {}
+"""Relays this process started, kept so that their exit is collected when they end."""
 QUEUE_LATENCY = "400ms"
 """How long tbf lets a frame wait before it drops it (a modem's buffer, roughly)."""
 
@@ -91,6 +92,7 @@ def shape_link(
         time.sleep(0.05)
     if relay.stderr is not None:
         relay.stderr.close()
+    _RELAYS[relay.pid] = relay
     run(["ip", "link", "set", tap, "master", bridge, "up"])
     return shape.model_copy(update={"relay_pid": relay.pid})
 
@@ -122,8 +124,9 @@ def stop_relay(pid: int) -> None:
         time.sleep(0.05)
     if _running(pid):
         os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):  # this process's child: collect its exit
-        os.waitpid(pid, os.WNOHANG)
+    child = _RELAYS.pop(pid, None)
+    if child is not None:  # this process's child: collect its exit
+        child.wait(timeout=5)
 
 
 def _running(pid: int) -> bool:

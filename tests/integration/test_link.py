@@ -1,0 +1,132 @@
+"""A thin real link (issue 19), on the shared lab's centre-03: `lab shape` holds its link to
+8 mbit each way with 100 ms each way (a 200 ms round trip, through the user-space relay);
+a 54 MB bundle is cut mid-transfer; the run fails that centre; after heal, `--resume`
+completes it and sends at most 1.1x the bytes that were missing, as the link's own counters
+count them, less what Ansible sends in a run that pushes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from lpdeploy.lab.fleet import Lab
+from lpdeploy.lab.shaping import LinkShape
+
+from .test_hub import sent_to
+from .test_lab import hosts
+from .test_rollout import LPDEPLOY, env, lpdeploy
+
+CENTRE = "centre-03"
+FILES, FILE_SIZE = 6, 9 * 2**20
+SIZE = FILES * FILE_SIZE
+RATE, DELAY_MS = 8_000_000, 100
+PROFILE = """\
+name: lab-link
+region: {country: TD, timezone: Africa/Ndjamena}
+languages: [en]
+connectivity: offline
+hardware: nuc-512g
+centres:
+  - {id: centre-03, learners: 50}
+"""
+
+
+@pytest.fixture(name="plan", scope="module")
+def fixture_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plan of one centre and one bundle, `big-en`, of six 9 MiB files of noise."""
+    home = tmp_path_factory.mktemp("lpdeploy-link")
+    assert lpdeploy(home, "keys", "generate", "--out", str(home / "keys")).returncode == 0
+    source = home / "src"
+    (source / "content").mkdir(parents=True)
+    (source / "bundle.yaml").write_text(
+        'id: big-en\nversion: "1.0.0"\ntitle: Big\nkind: html\nlanguages: [en]\n'
+        "subjects: [literacy]\nlicence: CC0-1.0\nservices: [portal]\n"
+    )
+    (source / "content" / "index.html").write_text("<h1>Big</h1>\n")
+    for n in range(FILES):
+        (source / "content" / f"part-{n}.bin").write_bytes(os.urandom(FILE_SIZE))
+    catalog = home / "catalog"
+    built = lpdeploy(home, "bundle", "build", str(source), "--out", str(catalog),
+                     "--sign-key", str(home / "keys" / "lpdeploy.key"))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (home / "profile.yaml").write_text(PROFILE)
+    plan = home / "plan.json"
+    done = lpdeploy(home, "plan", str(home / "profile.yaml"), "--catalog", str(catalog),
+                    "--out", str(plan))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return plan
+
+
+def apply_args(lab: Lab, plan: Path, *more: str) -> list[str]:
+    home = plan.parent
+    return ["apply", str(plan), "--inventory", str(lab.inventory), "--catalog",
+            str(home / "catalog"), "--trusted-key", str(home / "keys" / "lpdeploy.pub"),
+            "--json", *more]  # fmt: skip
+
+
+def arrived(lab: Lab) -> int:
+    """Bytes of big-en in the server's staging folder."""
+    staging = lab.host_dir(CENTRE) / "srv" / "lpdeploy" / "bundles" / "big-en"
+    return sum(p.stat().st_size for p in staging.glob(".staging-*/content/*.bin"))
+
+
+def round_trip(address: str) -> float:
+    started = time.monotonic()
+    socket.create_connection((address, 22), timeout=10).close()
+    return time.monotonic() - started
+
+
+def test_a_cut_transfer_over_a_thin_link_resumes_at_the_byte(lab: Lab, plan: Path) -> None:
+    centre = next(h for h in hosts(lab) if h.id == CENTRE)
+    home = plan.parent
+    try:
+        shaped = lab.shape(CENTRE, LinkShape(rate=RATE, delay_ms=DELAY_MS))
+        assert shaped is not None and shaped.relay_pid is not None
+        assert 0.2 <= min(round_trip(centre.address) for _ in range(3)) < 0.4
+
+        first = subprocess.Popen(
+            [*LPDEPLOY, *apply_args(lab, plan)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env(home), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while arrived(lab) < 0.4 * SIZE and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        began = time.monotonic()
+        lab.cut(CENTRE)
+        out, errors = first.communicate(timeout=300)
+        assert first.returncode == 1, errors[-2000:]
+        result = json.loads(out)
+        assert [c["outcome"] for c in result["centres"]] != ["ok"]
+        time.sleep(max(0.0, 2 - (time.monotonic() - began)))
+        kept = arrived(lab)
+        assert 0.3 * SIZE < kept < 0.8 * SIZE
+        missing = SIZE - kept
+        lab.heal(CENTRE)
+
+        before = sent_to(centre)
+        resumed = lpdeploy(home, *apply_args(lab, plan, "--resume"))
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        resend = sent_to(centre) - before
+        pushed = json.loads(resumed.stdout)["centres"][0]["bundle_bytes"]
+        assert 0.9 * missing <= pushed <= 1.1 * missing  # rsync's own count
+        before = sent_to(centre)
+        again = lpdeploy(home, *apply_args(lab, plan, "--force"))
+        assert again.returncode == 0, again.stderr[-2000:]
+        ansible = sent_to(centre) - before
+
+        ratio = (resend - ansible) / missing
+        print(f"missing {missing} B; the resumed run sent {resend} B, a run with nothing to "
+              f"push {ansible} B: the bundle's bytes {ratio:.3f}x the missing")  # fmt: skip
+        assert resend - ansible <= 1.1 * missing
+        active = lab.host_dir(CENTRE) / "srv" / "lpdeploy" / "bundles" / "big-en"
+        assert (active / "current").resolve().name == "1.0.0"
+        assert not list(active.glob(".staging-*"))
+    finally:
+        lab.heal(CENTRE)
+        lab.shape(CENTRE, None)
