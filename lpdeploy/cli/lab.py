@@ -62,13 +62,7 @@ def lab_document(lab: Lab, state: LabState | None) -> dict[str, Any]:
 
 
 def shape_document(shape: LinkShape) -> dict[str, Any]:
-    return {
-        "rate": shape.rate,
-        "delay_ms": shape.delay_ms,
-        "jitter_ms": shape.jitter_ms,
-        "loss": shape.loss,
-        "text": shape.describe(),
-    }
+    return shape.model_dump(exclude={"relay_pid"}) | {"text": shape.describe()}
 
 
 @app.command()

@@ -20,7 +20,7 @@ from lpdeploy.lab.base import ensure_base
 from lpdeploy.lab.emulation import ensure_emulation, machine_arch, release_emulation
 from lpdeploy.lab.shaping import LinkShape, clear_link, shape_link, stop_relay
 from lpdeploy.lab.state import HostState, LabState, load_state, save_state
-from lpdeploy.lab.system import LAB_ROOT, LabError, require_lab_tools, run
+from lpdeploy.lab.system import LAB_ROOT, LabError, alive, require_lab_tools, run
 
 CACHE = Path(os.environ.get("LPDEPLOY_CACHE", "/var/cache/lpdeploy")) / "lab"
 LAUNCHER = Path(__file__).with_name("launcher.sh")
@@ -166,7 +166,7 @@ class Lab:
         state = self._load()
         if state is not None:
             for host in state.hosts:
-                if host.status == "running" and not _alive(host.pid):
+                if host.status == "running" and not alive(host.pid):
                     host.status = "stopped"
         return state
 
@@ -302,8 +302,9 @@ class Lab:
         folder = self.host_dir(name)
         for part in ("upper", "work", "root"):
             (folder / part).mkdir(parents=True, exist_ok=True)
-        bridge = self.far_bridge(state.hubs.index(behind) + 1) if behind else state.bridge
-        network.add_host_link(bridge, host.netns, host.veth, host.address)
+        network.add_host_link(
+            self._bridge_of(state, host, far=False), host.netns, host.veth, host.address
+        )
         if host.far_veth and host.far_address and host.far_bridge:
             network.add_host_link(
                 host.far_bridge, host.netns, host.far_veth, host.far_address, device="eth1"
@@ -377,9 +378,9 @@ class Lab:
             os.kill(host.pid, signal.SIGTERM)
             wait = EMULATED_STOP if host.arch != machine_arch() else STOP_TIMEOUT
             deadline = time.monotonic() + wait
-            while _alive(host.pid) and time.monotonic() < deadline:
+            while alive(host.pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(host.pid):
+            if alive(host.pid):
                 os.kill(host.pid, signal.SIGKILL)
         for pid in self.host_pids(host):
             _kill(pid)
@@ -535,16 +536,6 @@ def _faketime_library() -> Path:
             "setting a lab server's clock needs libfaketime: `apt-get install -y libfaketime`"
         )
     return found[0]
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _is_launcher(pid: int) -> bool:

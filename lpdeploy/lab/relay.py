@@ -73,8 +73,8 @@ def relay(veth: str, tap: str, delay_ms: float, jitter_ms: float, loss: float) -
     wire = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     wire.bind((veth, 0))
     wire.setblocking(False)
+    # out: from the server (its veth) to the bridge (the TAP); back: the other way.
     out, back = (Direction(delay_ms / 1000, jitter_ms / 1000, loss) for _ in range(2))
-    """out: from the server (its veth) to the bridge (the TAP); back: the other way."""
     chooser = selectors.DefaultSelector()
     chooser.register(wire, selectors.EVENT_READ, "wire")
     chooser.register(tap_fd, selectors.EVENT_READ, "tap")

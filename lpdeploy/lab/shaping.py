@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from lpdeploy.errors import MissingToolError
-from lpdeploy.lab.system import LabError, run
+from lpdeploy.lab.system import LabError, alive, run
 from lpdeploy.rates import show_rate
 
 RELAY_MODULE = "lpdeploy.lab.relay"
@@ -120,22 +120,13 @@ def stop_relay(pid: int) -> None:
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5
-    while _running(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _running(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)
     child = _RELAYS.pop(pid, None)
     if child is not None:  # this process's child: collect its exit
         child.wait(timeout=5)
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's exit may never be collected here)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def _tbf(rate: int, device: str) -> list[str]:

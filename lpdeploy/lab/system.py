@@ -56,3 +56,14 @@ def run(
         said = (done.stderr or done.stdout).strip().splitlines()
         raise LabError(f"`{' '.join(command)}` failed: {said[-1] if said else done.returncode}")
     return done.stdout
+
+
+def alive(pid: int | None) -> bool:
+    """The process runs (not a zombie: an orphan's exit may never be collected here)."""
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
