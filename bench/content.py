@@ -142,6 +142,15 @@ def ensure(name: str, size_mb: int, catalog: Path, key: Path) -> Path:
     return built
 
 
+def signing_key(catalog: Path) -> Path:
+    """The bench's own signing key beside the catalog, made the first time."""
+    catalog.mkdir(parents=True, exist_ok=True)
+    key = catalog / "bench.key"
+    if not key.exists():
+        generate_keys(catalog, "bench")
+    return key
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--zim-mb", type=int, default=1024)
@@ -150,10 +159,7 @@ def main() -> int:
     parser.add_argument("--only", choices=sorted(RECIPES))
     args = parser.parse_args()
     catalog = cache_dir()
-    catalog.mkdir(parents=True, exist_ok=True)
-    key = catalog / "bench.key"
-    if not key.exists():
-        generate_keys(catalog, "bench")
+    key = signing_key(catalog)
     for name, (option, _) in RECIPES.items():
         if args.only in (None, name):
             built = ensure(name, getattr(args, option), catalog, key)

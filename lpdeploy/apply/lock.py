@@ -13,8 +13,9 @@ import fcntl
 import json
 import os
 import signal
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ class BusyError(LpdeployError):
 class RunLock:
     path: Path
     fd: int | None = None
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    """ansible_started is called from more than one thread (a wave and the staging ahead)."""
 
     def acquire(self, plan: str) -> list[str]:
         """Take the lock or raise BusyError naming the holder; return what was cleaned up."""
@@ -53,9 +56,10 @@ class RunLock:
 
     def ansible_started(self, group: int) -> None:
         """Record an Ansible process group, so that a later apply can end it if we die."""
-        holder = _read(self.fd) if self.fd is not None else {}
-        holder["ansible"] = [*holder.get("ansible", []), group]
-        self._write(holder)
+        with self.guard:
+            holder = _read(self.fd) if self.fd is not None else {}
+            holder["ansible"] = [*holder.get("ansible", []), group]
+            self._write(holder)
 
     def release(self) -> None:
         if self.fd is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ from lpdeploy.preflight import survey
 from lpdeploy.rates import rsync_kib
 from lpdeploy.runner.hub import ROOT, Hub, hub_from, plan_hubs
 from lpdeploy.runner.inventory import inventory_connections
-from lpdeploy.runner.job import STOP_GRACE
+from lpdeploy.runner.job import STOP_GRACE, Run
 from lpdeploy.runner.reduce import HostProgress, RunState, reduce_event
 from lpdeploy.runner.run import start_run
 from lpdeploy.runner.spec import build_spec
 
 UNCHANGED = "unchanged: the server holds this desired state"
+STAGE_PLAYBOOK = "stage.yml"
+"""Beside site.yml: the play that stages later waves' bundles while a wave runs."""
 
 
 class RunInterruptedError(LpdeployError):
@@ -326,11 +329,35 @@ def _roll(
 ) -> None:
     """Pre-flight, then wave by wave, every route of a wave at once; a Ctrl-C in Ansible
     ends it with result.stopped set."""
-    run_id = result.run_id
     refused, recorded = _preflight(rollout, connections, pinned, selected, routes)
     held = {} if rollout.force or rollout.check else recorded
+    ahead: list[Run] = []
+    try:
+        _waves(rollout, journal, progress, watch, result, selected, desired, pinned, routes,
+               refused, held, ahead)  # fmt: skip
+    finally:
+        _end_ahead(ahead, stop=True)
+
+
+def _waves(
+    rollout: Rollout,
+    journal: Journal,
+    progress: Progress,
+    watch: AnsibleWatch | None,
+    result: ApplyResult,
+    selected: list[PlanCentre],
+    desired: dict[str, str],
+    pinned: list[Path],
+    routes: list[Route],
+    refused: dict[str, str],
+    held: dict[str, str | None],
+    ahead: list[Run],
+) -> None:
+    run_id = result.run_id
     route_of = {c.id: route for route in routes for c in route.centres}
+    staged_ahead = False
     for wave in sorted({c.wave for c in selected}):
+        _end_ahead(ahead, stop=result.stopped is not None)
         already = len(result.centres)
         in_wave = [c.id for c in selected if c.wave == wave]
         done_already = [h for h in in_wave if h not in refused and held.get(h) == desired[h]]
@@ -372,6 +399,11 @@ def _roll(
         shares = [(route, members) for route, members in shares if route.broken is None]
         view = WaveView(wave, {h: route.name for route, members in shares for h in members})
         view.settled = [*result.centres[already:], *lost]
+        if not staged_ahead and shares:  # the first wave that runs: the canary
+            staged_ahead = True
+            later = [c.id for c in selected if c.wave > wave and c.id not in refused
+                     and held.get(c.id) != desired[c.id]]  # fmt: skip
+            ahead += _start_ahead(rollout, routes, later, pinned, watch)
         done = []
         try:
             if shares:
@@ -394,6 +426,57 @@ def _roll(
         if result.stopped == "interrupted":
             return
         result.stopped = _stop_reason(rollout, wave, [*skipped, *lost, *done])
+
+
+def _start_ahead(
+    rollout: Rollout,
+    routes: list[Route],
+    later: list[str],
+    pinned: list[Path],
+    watch: AnsibleWatch | None,
+) -> list[Run]:
+    """While a wave runs, push the later waves' bundles into staging on the servers this
+    machine reaches itself (playbooks/stage.yml): nothing is activated before a server's own
+    wave, which finds the bytes there. Best effort: a server that cannot take them yet (its
+    first apply) is left to its own wave, and what this run says is not a result."""
+    stage = rollout.playbook.parent / STAGE_PLAYBOOK
+    direct = next((r for r in routes if r.hub is None), None)
+    if rollout.check or direct is None or not stage.exists():
+        return []
+    ids = {c.id for c in direct.centres}
+    hosts = [h for h in later if h in ids]
+    if not hosts:
+        return []
+    spec = build_spec(
+        rollout.workdir / "stage-ahead", direct.inventories, playbook=stage,
+        limit=",".join(hosts), forks=rollout.forks, known_hosts=pinned,
+        extravars=_transfer_vars(rollout, direct, len(hosts)),
+    )  # fmt: skip
+    run = start_run(spec)
+    if watch is not None:  # recorded, so that an apply after a killed one can end it too
+
+        def record() -> None:
+            while not run.finished:
+                group = run.process_group()
+                if group is not None:
+                    watch.ansible_started(group)
+                    return
+                time.sleep(0.2)
+
+        threading.Thread(target=record, name="stage-ahead-watch", daemon=True).start()
+    return [run]
+
+
+def _end_ahead(ahead: list[Run], stop: bool) -> None:
+    """Wait for the staging run to end (the next wave pushes to the same folders), or with
+    `stop` (the canary failed, or the run ends) stop it: what it staged stays inactive."""
+    for run in ahead:
+        if stop:
+            run.interrupt(STOP_GRACE)
+        while not run.finished:
+            with contextlib.suppress(queue.Empty):
+                run.events.get(timeout=0.2)
+    ahead.clear()
 
 
 def _stage(

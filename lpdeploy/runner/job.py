@@ -51,7 +51,8 @@ class Run:
         self.cancelled.set()
 
     def process_group(self) -> int | None:
-        """Ansible's process (and group: runner starts it in a session of its own), once up."""
+        """Ansible's process of this run (and group: runner starts it in a session of its
+        own), once up."""
         if self.finished:
             return None
         me = str(os.getpid())
@@ -60,9 +61,18 @@ class Run:
                 parent = stat.read_text().rsplit(")", 1)[1].split()[1]
             except (OSError, IndexError):
                 continue
-            if parent == me and is_ansible(int(stat.parent.name)):
+            if parent == me and is_ansible(int(stat.parent.name)) and self._ours(stat.parent):
                 return int(stat.parent.name)
         return None
+
+    def _ours(self, proc: Path) -> bool:
+        """This run's Ansible, not another's of this process: runner puts the run's own
+        folder in its environment (AWX_ISOLATED_DATA_DIR)."""
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            return False
+        return str(self.spec.private_data_dir).encode() + b"/" in environ
 
     def interrupt(self, grace: float) -> None:
         """Soft stop (SIGINT to Ansible's group, as Ctrl-C would), then hard after `grace` s."""

@@ -130,3 +130,68 @@ def test_a_cut_transfer_over_a_thin_link_resumes_at_the_byte(lab: Lab, plan: Pat
     finally:
         lab.heal(CENTRE)
         lab.shape(CENTRE, None)
+
+
+CANARY_PROFILE = """\
+name: lab-link-waves
+region: {country: TD, timezone: Africa/Ndjamena}
+languages: [en]
+connectivity: offline
+hardware: nuc-512g
+centres:
+  - {id: centre-03, learners: 50}
+  - {id: centre-02, learners: 50}
+"""
+
+
+def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
+    lab: Lab, plan: Path
+) -> None:
+    """While the canary (centre-03) runs, centre-02's bundle is pushed into staging; the
+    canary's link is cut, so the run stops before wave 2: centre-02 holds every byte of
+    big-en, staged and inactive. Its own wave later finds it there and sends nothing."""
+    home = plan.parent
+    (home / "waves.yaml").write_text(CANARY_PROFILE)
+    waves = home / "waves.json"
+    done = lpdeploy(home, "plan", str(home / "waves.yaml"), "--catalog", str(home / "catalog"),
+                    "--out", str(waves))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [c["wave"] for c in json.loads(waves.read_text())["centres"]] == [1, 2]
+    later = lab.host_dir("centre-02") / "srv" / "lpdeploy" / "bundles" / "big-en"
+    if not (lab.host_dir("centre-02") / "root" / "usr/local/sbin/lpdeploy-bundle").exists():
+        # A lab no earlier test provisioned: staging ahead needs rsync and the bundle helper
+        # there (a server's first apply brings them), so give centre-02 its first apply.
+        given = lpdeploy(home, *apply_args(lab, waves, "--limit", "centre-02"))
+        assert given.returncode == 0, given.stderr[-2000:]
+    subprocess.run(["rm", "-rf", str(later)], check=True)
+    for name in ("centre-02", "centre-03"):  # both run: the canary, and centre-02 after it
+        (lab.host_dir(name) / "root" / "var/lib/lpdeploy/desired-state").unlink(missing_ok=True)
+    try:
+        first = subprocess.Popen(
+            [*LPDEPLOY, *apply_args(lab, waves)], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env(home), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 300
+        staged = later / ".staging-1.0.0" / "content"
+        while first.poll() is None and time.monotonic() < deadline:
+            if sum(p.stat().st_size for p in staged.glob("*.bin")) == SIZE:
+                break
+            time.sleep(0.2)
+        lab.cut(CENTRE)
+        out, errors = first.communicate(timeout=300)
+        assert first.returncode == 1, errors[-2000:]
+        outcomes = {c["centre"]: c["outcome"] for c in json.loads(out)["centres"]}
+        assert (
+            outcomes["centre-03"] in ("unreachable", "failed")
+            and outcomes["centre-02"] == "not-run"
+        )
+        assert sum(p.stat().st_size for p in staged.glob("*.bin")) == SIZE
+        assert not (later / "1.0.0").exists() and not (later / "current").exists()
+        lab.heal(CENTRE)
+        resumed = lpdeploy(home, *apply_args(lab, waves, "--resume"))
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(resumed.stdout)["centres"]}
+        assert sent["centre-02"] < SIZE / 100  # staged already: matched, not sent
+        assert (later / "current").resolve().name == "1.0.0"
+    finally:
+        lab.heal(CENTRE)

@@ -70,7 +70,5 @@ def test_the_bytes_each_push_sent_are_counted_per_host() -> None:
 
 
 def test_the_push_task_is_named_as_the_reducer_expects() -> None:
-    tasks = yaml.safe_load(
-        PLAYBOOKS.joinpath("roles/bundle_loader/tasks/configure.yml").read_text()
-    )
+    tasks = yaml.safe_load(PLAYBOOKS.joinpath("roles/bundle_loader/tasks/stage.yml").read_text())
     assert PUSH_TASK in [task["name"] for task in tasks]
