@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from lpdeploy.apply.pushes import Push, read_pushes
 from lpdeploy.bundle.hashing import tree_digest
 from lpdeploy.bundle.keys import PublicKey
 from lpdeploy.bundle.manifest import BundleManifest
@@ -69,6 +71,16 @@ class WaveView:
     settled: list[CentreResult] = field(default_factory=list)
     """Centres of the wave decided without Ansible: unchanged, refused by pre-flight, or
     behind a hub that could not be reached."""
+    push_dir: Path | None = None
+    """Where the pushes to this machine's own centres keep their progress files."""
+    pushes: dict[str, Push] = field(default_factory=dict)
+    read_at: float = 0.0
+
+    def read_pushes(self, now: float) -> None:
+        """Once a second at most: the bundle pushes' bytes and rates."""
+        if self.push_dir is not None and now - self.read_at >= 1:
+            self.read_at = now
+            self.pushes = read_pushes(self.push_dir)
 
     def host(self, name: str) -> HostProgress | None:
         return self.states[self.hub_of[name]].hosts.get(name) if name in self.hub_of else None
@@ -646,6 +658,9 @@ def _run_wave(
     """Start every route's Ansible for this wave, then fold their events as they come."""
     wave = view.wave
     runs = []
+    view.push_dir = rollout.workdir / f"push-{wave}"
+    shutil.rmtree(view.push_dir, ignore_errors=True)  # a run of the same second's
+    view.push_dir.mkdir(parents=True)
     for route, members in shares:
         suffix = f"-{route.name}" if route.name else ""
         spec = build_spec(
@@ -658,7 +673,10 @@ def _run_wave(
             known_hosts=pinned,
             secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
             via=route.hub,
-            extravars=_transfer_vars(rollout, route, len(members)),
+            extravars={
+                **_transfer_vars(rollout, route, len(members)),
+                **({"lpdeploy_push_progress": str(view.push_dir)} if route.hub is None else {}),
+            },
         )
         view.states[route.name] = RunState()
         runs.append((route, spec, start_run(spec)))
@@ -681,6 +699,7 @@ def _run_wave(
                         watched.add(id(run))
                         watch.ansible_started(group)
             view.note_finished(time.time())
+            view.read_pushes(time.time())
             progress.update(view)
             if quiet:
                 time.sleep(0.1)
@@ -700,6 +719,7 @@ def _run_wave(
             ]
         ) from None
     view.note_finished(time.time())
+    view.read_pushes(time.time() + 1)
     progress.wave_finished(view)
     results = []
     for route, spec, _ in runs:

@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from lpdeploy.apply.pushes import Push, transfer
 from lpdeploy.apply.rollout import ApplyResult, WaveView
 from lpdeploy.journal import CentreRecord
 from lpdeploy.ui.console import out, size
@@ -26,6 +27,8 @@ STYLES = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "r
 RESULT_ROWS = 40
 """Beyond this many centres the result is counted, and only those not applied listed."""
 COUNTED = ("done", "running", "changed", "failed")
+PLAIN_EVERY = 30.0
+"""Seconds between two plain lines on a wave's bundle pushes."""
 
 
 @dataclass
@@ -62,6 +65,41 @@ def tally(view: WaveView) -> dict[str, Tally]:
 def _natural(name: str) -> list[tuple[int, str]]:
     """hub-2 before hub-10."""
     return [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", name)]
+
+
+def bits(rate: int) -> str:
+    """Bytes a second as a link's rate: '6.5 Mbit/s'."""
+    value = float(rate * 8)
+    for unit in ("bit/s", "kbit/s", "Mbit/s"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "bit/s" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} Gbit/s"
+
+
+def left(seconds: float | None) -> str:
+    if seconds is None:
+        return "time left not known yet"
+    if seconds >= 90:
+        return f"about {seconds / 60:.0f} min left"
+    return f"about {seconds:.0f} s left"
+
+
+def pushing(push: Push) -> str:
+    """One centre's push: 'pushing 20.8 of 54.0 MB, 6.5 Mbit/s, about 41 s left'."""
+    return (f"pushing {size(push.done)} of {size(push.total)}, {bits(push.rate)}, "
+            f"{left(push.seconds_left())}")  # fmt: skip
+
+
+def bundles(view: WaveView) -> str | None:
+    """The wave's pushes together, or None when none has started."""
+    moved = transfer(view.pushes, view.finished)
+    if moved is None:
+        return None
+    text = f"bundles: {size(moved.done)} of {size(moved.total)}"
+    if moved.running:
+        text += f", {bits(moved.rate)}, {left(moved.seconds_left)} ({moved.running} pushing)"
+    return text
 
 
 def eta(view: WaveView, now: float) -> str:
@@ -114,7 +152,11 @@ class LiveProgress:
             summed = Tally(*(sum(getattr(t, f) for _, t in rest) for f in ("centres", *COUNTED)))
             table.add_row(f"{len(rest)} more hubs", str(summed.centres),
                           *(str(getattr(summed, c)) for c in COUNTED))  # fmt: skip
-        parts: list[Text | Table] = [header, table]
+        parts: list[Text | Table] = [header]
+        moved = bundles(view)
+        if moved:
+            parts.append(Text(moved))
+        parts.append(table)
         running = [h for h in view.hub_of if h not in view.finished]
         if running:
             slowest = sorted(running, key=lambda h: (_steps(view, h), h))[:NAMED]
@@ -138,6 +180,7 @@ class PlainProgress:
     def __init__(self, write: Callable[[str], object] | None = None) -> None:
         self.write = write or (lambda text: sys.stderr.write(text))
         self.said: set[str] = set()
+        self.pushes_said = 0.0
 
     def wave_started(self, view: WaveView) -> None:
         routes = tally(view)
@@ -157,7 +200,14 @@ class PlainProgress:
                     outcome = "ok"
                 changed = progress.changed if progress else 0
                 message = progress.message if progress else ""
-                self._centre(name, view.hub_of[name], outcome, changed, message)
+                sent = progress.bundle_bytes if progress else 0
+                self._centre(name, view.hub_of[name], outcome, changed, message, sent)
+        moved = transfer(view.pushes, view.finished)
+        now = time.monotonic()
+        due = now - self.pushes_said >= PLAIN_EVERY
+        if moved and moved.running and moved.seconds_left is not None and due:
+            self.pushes_said = now
+            self._line(f"wave {view.wave} {bundles(view)}")
 
     def wave_finished(self, view: WaveView) -> None:
         self.update(view)
@@ -172,12 +222,14 @@ class PlainProgress:
                    f"{counts['changed']} changed, {counts['failed']} failed, "
                    f"in {time.time() - view.started:.0f} s")  # fmt: skip
 
-    def _centre(self, name: str, hub: str | None, outcome: str, changed: int, message: str) -> None:
+    def _centre(
+        self, name: str, hub: str | None, outcome: str, changed: int, message: str, sent: int = 0
+    ) -> None:
         self.said.add(name)
         text = " ".join(message.split())
-        self._line(
-            f"{name} {hub or 'direct'} {outcome} {changed} changes{' ' + text if text else ''}"
-        )
+        bytes_sent = f", {size(sent)} of bundles sent" if sent else ""
+        self._line(f"{name} {hub or 'direct'} {outcome} {changed} changes{bytes_sent}"
+                   f"{' ' + text if text else ''}")  # fmt: skip
 
     def _line(self, text: str) -> None:
         self.write(f"{time.strftime('%H:%M:%S')} {text}\n")
@@ -189,6 +241,9 @@ def _steps(view: WaveView, host: str) -> int:
 
 
 def _task(view: WaveView, host: str) -> str:
+    push = view.pushes.get(host)
+    if push is not None and not push.finished:
+        return pushing(push)
     progress = view.host(host)
     return (progress.task or "starting")[:40] if progress else "waiting"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -115,6 +116,14 @@ def test_a_cut_transfer_over_a_thin_link_resumes_at_the_byte(lab: Lab, plan: Pat
         resend = sent_to(centre) - before
         pushed = json.loads(resumed.stdout)["centres"][0]["bundle_bytes"]
         assert 0.9 * missing <= pushed <= 1.1 * missing  # rsync's own count
+        # Progress, on stderr in a log: the wave's bytes, rate and time left every 30 s, and
+        # what each centre was sent when it is done.
+        rates = [float(r) for r in re.findall(r"wave 1 bundles: .*, ([\d.]+) Mbit/s, about",
+                                              resumed.stderr)]  # fmt: skip
+        assert rates and all(3 <= rate <= 9 for rate in rates), resumed.stderr
+        assert f"{CENTRE} direct changed" in resumed.stderr
+        assert re.search(rf"{CENTRE} direct changed \d+ changes, [\d.]+ MB of bundles sent",
+                         resumed.stderr), resumed.stderr  # fmt: skip
         before = sent_to(centre)
         again = lpdeploy(home, *apply_args(lab, plan, "--force"))
         assert again.returncode == 0, again.stderr[-2000:]

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -111,3 +112,34 @@ def test_the_server_hashes_each_file_as_it_arrives(tmp_path: Path) -> None:
     for name, (size, _, digest) in record.items():
         data = files[f"content/{name}"]
         assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
+    tmp_path: Path,
+) -> None:
+    files = {"bundle.json": b"{}", "content/old.bin": os.urandom(1 << 20),
+             "content/new.bin": os.urandom(2 << 20)}  # fmt: skip
+    a = source(tmp_path / "src-a", files)
+    there = tmp_path / "srv" / "a" / ".staging-1" / "content" / "old.bin"
+    there.parent.mkdir(parents=True)
+    there.write_bytes(files["content/old.bin"])
+    stat = (tmp_path / "src-a" / "content" / "old.bin").stat()
+    os.utime(there, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    progress = tmp_path / "progress.json"
+    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(tmp_path / "srv"),
+            json.dumps([{"id": "a", "version": "1", "source": a}]), "512",
+            str(progress)]  # fmt: skip
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    seen = []
+    while child.poll() is None:
+        if progress.exists():
+            seen.append(json.loads(progress.read_text()))
+        time.sleep(0.1)
+    out, _ = child.communicate()
+    assert child.returncode == 0
+    assert json.loads(out)["changed"] is True
+    total = sum(len(data) for data in files.values())
+    assert {s["total"] for s in seen} == {total} and {s["bundle"] for s in seen} == {"a"}
+    moving = [s for s in seen if (1 << 20) <= s["done"] < total and s["rate"] > 0]
+    assert moving, seen  # 2 MiB at 512 KiB/s: four seconds, a write each
+    assert json.loads(progress.read_text())["done"] == total

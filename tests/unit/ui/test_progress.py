@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from lpdeploy.apply.pushes import Push
 from lpdeploy.apply.rollout import CentreResult, WaveView
 from lpdeploy.runner.reduce import RunState, reduce_event
 from lpdeploy.ui.progress import LiveProgress, PlainProgress
@@ -95,3 +96,36 @@ def test_plain_lines_one_per_centre_none_cut() -> None:
     assert any(" ".join(message.split()) in line for line in centre_lines)
     assert sum(" changed 1 changes" in line for line in centre_lines) == CENTRES - 58
     assert lines[-1].split(" ", 1)[1].startswith("wave 2 done: 401 centres, 342 changed, 59 failed")
+
+
+def test_pushes_show_bytes_rate_and_time_left_per_centre_and_for_the_wave() -> None:
+    view = WaveView(1, {"centre-01": None, "centre-02": None, "centre-03": None})
+    view.states[None] = RunState()
+    view.pushes = {
+        "centre-01": Push(20_800_000, 54_000_000, 812_500, "big-en"),  # 6.5 Mbit/s
+        "centre-02": Push(54_000_000, 54_000_000, 0, "big-en"),
+    }
+    screen = Console(width=100, record=True, color_system=None)
+    screen.print(LiveProgress(screen).render(view))
+    text = screen.export_text()
+    assert "bundles: 74.8 MB of 108.0 MB, 6.5 Mbit/s, about 41 s left (1 pushing)" in text
+    assert "centre-01 (pushing 20.8 MB of 54.0 MB, 6.5 Mbit/s, about 41 s left)" in text
+    lines: list[str] = []
+    plain = PlainProgress(lines.append)
+    view.pushes["centre-03"] = Push(0, 54_000_000, 0)  # just started: no rate yet
+    plain.update(view)
+    assert not lines  # said once the time left is known
+    view.pushes["centre-03"] = Push(54_000_000, 54_000_000, 0)
+    plain.update(view)
+    plain.update(view)  # not again before PLAIN_EVERY seconds
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "wave 1 bundles: 128.8 MB of 162.0 MB, 6.5 Mbit/s, about 41 s left (1 pushing)\n"
+    ]
+    view.states[None].host("centre-02").changed = 2
+    view.states[None].host("centre-02").bundle_bytes = 54_100_000
+    view.finished["centre-02"] = 0
+    plain.update(view)
+    assert (
+        lines[-1].split(" ", 1)[1]
+        == "centre-02 direct changed 2 changes, 54.1 MB of bundles sent\n"
+    )
