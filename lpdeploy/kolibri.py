@@ -7,6 +7,7 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from lpdeploy.errors import MissingToolError
@@ -45,14 +46,17 @@ def fetch_wheel(folder: Path) -> Path:
     if wheel.is_file():
         return wheel
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--only-binary=:all:", "--dest", str(folder), f"kolibri=={VERSION}"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0 or not wheel.is_file():
-        said = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise MissingToolError(f"pip could not fetch Kolibri {VERSION}'s wheel: {said}")
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary=:all:", "--dest", tmp, f"kolibri=={VERSION}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        fetched = Path(tmp) / wheel.name
+        if done.returncode != 0 or not fetched.is_file():
+            said = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise MissingToolError(f"pip could not fetch Kolibri {VERSION}'s wheel: {said}")
+        fetched.rename(wheel)  # whole, or not there: another process may be reading it
     return wheel
 
 

@@ -6,10 +6,14 @@ machine whose cache survived restore it in seconds instead of building it again.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from lpdeploy.lab.emulation import emulated, machine_arch
@@ -106,8 +110,35 @@ def ensure_base(cache: Path, arch: str | None = None) -> Path:
     if (root / ".complete").exists():
         return root
     cache.mkdir(parents=True, exist_ok=True)
+    with _locked(cache / f".base-{key}.lock"):  # one build at a time, whoever asks
+        if (root / ".complete").exists():  # another process built it meanwhile
+            return root
+        return _build(cache, arch, key, root, archive)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _unmount_under(folder: Path) -> None:
+    """What a build cut short left mounted inside its folder (debootstrap mounts /proc)."""
+    inside = str(folder.resolve()) + "/"
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for target in sorted((m for m in mounts if m.startswith(inside)), reverse=True):
+        run(["umount", "--lazy", target], check=False)
+
+
+def _build(cache: Path, arch: str, key: str, root: Path, archive: Path) -> Path:
     stage = cache / f".base-{key}.partial"
-    shutil.rmtree(stage, ignore_errors=True)
+    if stage.exists():
+        _unmount_under(stage)
+        shutil.rmtree(stage)
     stage.mkdir()
     if archive.exists():
         run(
