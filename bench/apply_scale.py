@@ -6,10 +6,16 @@
 
 Also for (a), raw `ansible-playbook` run as the plan's waves are (one run per wave, the canary
 first), on fresh servers again: what lpdeploy adds beyond the canary it must wait for.
+
+    python bench/apply_scale.py [--bundle-mb 1024] [--runs 3]
+
+With `--bundle-mb N`, the catalog is bench/content.py's video-en of N MB alone (issue 19:
+1,024), so that each centre gets that bundle; otherwise the repository's catalog.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import content
 
 from lpdeploy.catalog import load_catalog
 from lpdeploy.lab.fleet import Lab
@@ -30,7 +38,7 @@ SERVERS = 5
 PROFILE = """\
 name: bench-five
 region: {country: TD, timezone: Africa/Ndjamena}
-languages: [fr, ar, en]
+languages: [LANGUAGES]
 connectivity: offline
 hardware: nuc-512g
 centres:
@@ -51,21 +59,41 @@ def ansible(tool: str, *args: str, env: dict[str, str]) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle-mb", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    for _ in range(args.runs):
+        one_run(args.bundle_mb)
+
+
+def one_run(bundle_mb: int) -> None:
     names = [f"centre-{i:02d}" for i in range(1, SERVERS + 1)]
     lab = Lab("bench")
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["LPDEPLOY_HOME"] = str(home)
+        catalog, keys = REPO / "bundles", []
+        if bundle_mb:
+            cache = content.cache_dir()
+            video = content.ensure("video-en", bundle_mb, cache, content.signing_key(cache))
+            catalog = home / "catalog"
+            catalog.mkdir()
+            subprocess.run(["cp", "-al", str(video), str(catalog)], check=True)
+            keys = ["--catalog", str(catalog), "--trusted-key", str(cache / "bench.pub")]
         profile = home / "profile.yaml"
-        profile.write_text(PROFILE + "".join(f"  - {{id: {n}, learners: 40}}\n" for n in names))
-        plan = build_plan(load_profile(profile), load_catalog(REPO / "bundles"))
+        languages = "en" if bundle_mb else "fr, ar, en"
+        centres = "".join(f"  - {{id: {n}, learners: 40}}\n" for n in names)
+        profile.write_text(PROFILE.replace("LANGUAGES", languages) + centres)
+        plan = build_plan(load_profile(profile), load_catalog(catalog))
         plan_path = home / "plan.json"
         write_atomic(plan_path, canonical_json(plan))
+        apply = ("apply", str(plan_path), "--inventory", str(lab.inventory), "--json", *keys)
         try:
             lab.down()
             lab.up(names)
-            first = lpdeploy("apply", str(plan_path), "--inventory", str(lab.inventory), "--json")
-            second = lpdeploy("apply", str(plan_path), "--inventory", str(lab.inventory), "--json")
+            first = lpdeploy(*apply)
+            second = lpdeploy(*apply)
             runs = sorted((home / "runs").iterdir())
             generated = runs[0] / "centres.yml"
             spec = build_spec(
@@ -92,6 +120,7 @@ def main() -> None:
     figures = {
         "bench": "apply_scale",
         "servers": SERVERS,
+        "bundle_mb": bundle_mb,
         "apply_s": round(first, 1),
         "ansible_playbook_s": round(raw, 1),
         "apply_vs_playbook": round(first / raw, 2),
@@ -108,7 +137,7 @@ def main() -> None:
           f"{figures['apply_vs_playbook_by_waves']}x")  # fmt: skip
     print(f"(b) no-change apply {second:.1f} s vs ansible -m ping {ping:.1f} s: "
           f"{figures['noop_apply_vs_ping']}x (target <= 1.5)")  # fmt: skip
-    print(json.dumps(figures))
+    print(json.dumps(figures), flush=True)
 
 
 if __name__ == "__main__":
