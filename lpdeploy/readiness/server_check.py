@@ -107,7 +107,10 @@ def bundle_problems(root: Path, bundle: dict[str, Any], deep: bool) -> list[str]
     version = folder / bundle["version"]
     if not version.is_dir():
         return [f"{name}: the active link points at a missing version"]
-    problems = [f"{name}: half-installed {p.name}" for p in folder.glob(".staging-*")]
+    # Staging of another version is a later plan's, pushed ahead of its wave: inactive, and
+    # not this plan's business. Of this version, it is an install that did not finish.
+    staged = folder / f".staging-{bundle['version']}"
+    problems = [f"{name}: half-installed {staged.name}"] if staged.exists() else []
     manifest = version / "bundle.json"
     if not manifest.is_file() or sha256(manifest) != bundle["manifest_sha256"]:
         return [*problems, f"{name}: bundle.json differs from the planned manifest"]

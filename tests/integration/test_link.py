@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,12 @@ def arrived(lab: Lab) -> int:
     """Bytes of big-en in the server's staging folder."""
     staging = lab.host_dir(CENTRE) / "srv" / "lpdeploy" / "bundles" / "big-en"
     return sum(p.stat().st_size for p in staging.glob(".staging-*/content/*.bin"))
+
+
+def portal(lab: Lab, name: str) -> str:
+    address = next(h for h in hosts(lab) if h.id == name).address
+    with urllib.request.urlopen(f"http://{address}/", timeout=30) as page:
+        return str(page.read().decode())
 
 
 def round_trip(address: str) -> float:
@@ -199,11 +206,19 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
         )
         assert sum(p.stat().st_size for p in staged.glob("*.bin")) == SIZE
         assert not (later / "1.0.0").exists() and not (later / "current").exists()
+        # Staged is not served: verify does not count it, and the portal does not list it.
+        checked = lpdeploy(home, "verify", str(waves), "--inventory", str(lab.inventory),
+                           "--json")  # fmt: skip
+        report = {c["id"]: c for c in json.loads(checked.stdout)["centres"]}
+        bundles = next(k for k in report["centre-02"]["checks"] if k["name"] == "bundles")
+        assert not bundles["ok"] and "big-en: not active" in bundles["detail"]
+        assert "/courses/big-en/" not in portal(lab, "centre-02")
         lab.heal(CENTRE)
         resumed = lpdeploy(home, *apply_args(lab, waves, "--resume"))
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(resumed.stdout)["centres"]}
         assert sent["centre-02"] < SIZE / 100  # staged already: matched, not sent
         assert (later / "current").resolve().name == "1.0.0"
+        assert "/courses/big-en/" in portal(lab, "centre-02")
     finally:
         lab.heal(CENTRE)
