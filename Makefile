@@ -23,7 +23,7 @@ bundles: setup
 	$(BIN)/python tools/build_bundles.py
 
 test: setup lint
-	NO_COLOR=1 $(BIN)/pytest -q -n 2 --dist loadgroup
+	NO_COLOR=1 $(BIN)/pytest -q -n 2
 
 lint: setup
 	$(BIN)/ruff check lpdeploy tests bench tools
