@@ -56,8 +56,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     tests with labs of their own, and the unit tests (some of which change how this
     machine runs arm64 programs, so they must not run beside the emulated servers).
     Measured: with the unit tests and the own-lab tests in the first group, the second was
-    done 35 min in, with the first about 10 min from its end. (xdist's `--dist loadgroup` did not keep a group on one process
-    with pytest 9.2 here: its marks reached no test id.)"""
+    done 35 min in, with the first about 10 min from its end. (xdist's `--dist loadgroup`
+    did not keep a group on one process with pytest 9.2 here: its marks reached no test
+    id.)"""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
     class TwoGroups(LoadScopeScheduling):  # type: ignore[misc]
