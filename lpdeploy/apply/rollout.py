@@ -76,9 +76,9 @@ class WaveView:
     pushes: dict[str, Push] = field(default_factory=dict)
     read_at: float = 0.0
 
-    def read_pushes(self, now: float) -> None:
-        """Once a second at most: the bundle pushes' bytes and rates."""
-        if self.push_dir is not None and now - self.read_at >= 1:
+    def read_pushes(self, now: float, last: bool = False) -> None:
+        """Once a second at most (and with `last`, once more): the pushes' bytes and rates."""
+        if self.push_dir is not None and (last or now - self.read_at >= 1):
             self.read_at = now
             self.pushes = read_pushes(self.push_dir)
 
@@ -719,7 +719,7 @@ def _run_wave(
             ]
         ) from None
     view.note_finished(time.time())
-    view.read_pushes(time.time() + 1)
+    view.read_pushes(time.time(), last=True)
     progress.wave_finished(view)
     results = []
     for route, spec, _ in runs:

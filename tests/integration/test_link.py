@@ -153,16 +153,10 @@ def test_a_cut_transfer_over_a_thin_link_resumes_at_the_byte(lab: Lab, plan: Pat
         lab.shape(CENTRE, None)
 
 
-CANARY_PROFILE = """\
-name: lab-link-waves
-region: {country: TD, timezone: Africa/Ndjamena}
-languages: [en]
-connectivity: offline
-hardware: nuc-512g
-centres:
-  - {id: centre-03, learners: 50}
-  - {id: centre-02, learners: 50}
-"""
+CANARY_PROFILE = (
+    PROFILE.replace("lab-link", "lab-link-waves") + "  - {id: centre-02, learners: 50}\n"
+)
+"""centre-03 first (the canary, wave 1), then centre-02."""
 
 
 def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
