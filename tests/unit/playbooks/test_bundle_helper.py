@@ -7,6 +7,8 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -166,6 +168,45 @@ def test_watch_hashes_what_is_complete_and_install_trusts_only_that(
     assert helper.check(str(staging), str(record)) == [
         "done.bin: sha256 does not match the manifest"
     ]
+
+
+def test_watch_hashes_files_as_they_arrive_in_folders_it_lists(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    """Files come in sub-folders while the push goes on; each is hashed once complete, and
+    one that never completes is left to install."""
+    source = tmp_path / "source"
+    files = {"a/one.bin": b"1" * 3000, "a/b/two.bin": b"2" * 4000, "c/three.bin": b"3" * 10}
+    expected = {}
+    for path, data in files.items():
+        (source / path).parent.mkdir(parents=True, exist_ok=True)
+        (source / path).write_bytes(data)
+        expected[path] = [len(data), (source / path).stat().st_mtime_ns]
+    content = tmp_path / "staging" / "content"
+    reader, writer = os.pipe()
+    ended: list[bool] = []
+
+    def arrive() -> None:
+        for path in ("a/one.bin", "a/b/two.bin"):  # as rsync does: the data, then the time
+            time.sleep(0.05)
+            (content / path).parent.mkdir(parents=True, exist_ok=True)
+            (content / path).write_bytes(files[path])
+            os.utime(content / path, ns=(expected[path][1], expected[path][1]))
+        (content / "c").mkdir()
+        (content / "c" / "three.bin").write_bytes(b"3" * 5)  # cut short
+        time.sleep(0.05)
+        os.close(writer)
+
+    pusher = threading.Thread(target=arrive)
+    pusher.start()
+    with os.fdopen(reader) as stream:
+        done = helper.watch(str(content.parent), str(tmp_path / "record.json"), expected,
+                            stream, poll=0.01, ended=lambda: ended.append(True))  # fmt: skip
+    pusher.join()
+    assert ended == [True]
+    assert {p: v[2] for p, v in done.items()} == {
+        p: hashlib.sha256(files[p]).hexdigest() for p in ("a/one.bin", "a/b/two.bin")
+    }
 
 
 def test_install_removes_the_record_and_staging_the_plan_no_longer_wants(
