@@ -9,7 +9,8 @@ while [ "$1" != "--" ]; do
   shift
 done
 shift
-echo $$ > "$pidfile"
+# Whole or absent: the lab reads it as soon as it exists (a rename, not a write in place).
+echo $$ > "$pidfile.new" && mv "$pidfile.new" "$pidfile"
 child=
 trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM INT
 while :; do
