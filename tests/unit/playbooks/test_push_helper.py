@@ -13,6 +13,8 @@ import time
 import types
 from pathlib import Path
 
+import pytest
+
 HELPER = Path(__file__).parents[3] / "playbooks/roles/bundle_loader/files/lpdeploy-push"
 # rsync calls `RSH HOST rsync --server ...`: drop HOST and run the rest here.
 LOCAL_SHELL = "sh -c 'shift; exec \"$@\"' rsh"
@@ -64,10 +66,15 @@ def test_a_failed_push_names_its_bundle_and_stops(tmp_path: Path) -> None:
     assert not (tmp_path / "srv" / "a").exists()
 
 
-def test_a_bandwidth_limit_goes_to_rsync_and_a_wrong_one_is_refused(tmp_path: Path) -> None:
+def load_helper() -> types.ModuleType:
     loader = importlib.machinery.SourceFileLoader("lpdeploy_push", str(HELPER))
     helper = types.ModuleType(loader.name)
     loader.exec_module(helper)
+    return helper
+
+
+def test_a_bandwidth_limit_goes_to_rsync_and_a_wrong_one_is_refused(tmp_path: Path) -> None:
+    helper = load_helper()
     assert "--bwlimit=488" in helper.rsync("ssh", "src", "c:/t", 488)
     assert not any(a.startswith("--bwlimit") for a in helper.rsync("ssh", "src", "c:/t"))
     a = source(tmp_path / "src-a", {"bundle.json": b"{}"})
@@ -143,3 +150,56 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     moving = [s for s in seen if (1 << 20) <= s["done"] < total and s["rate"] > 0]
     assert moving, seen  # 2 MiB at 512 KiB/s: four seconds, a write each
     assert json.loads(progress.read_text())["done"] == total
+
+
+# An ssh that logs its arguments and runs the command here: the server's CPU features line
+# comes from $FAKE_FLAGS.
+FAKE_SSH = """#!{python}
+import json, os, subprocess, sys
+with open(os.environ["FAKE_SSH_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+rest = sys.argv[sys.argv.index("centre") + 1:]
+if "cpuinfo" in " ".join(rest):
+    print(os.environ["FAKE_FLAGS"])
+elif rest:
+    sys.exit(subprocess.run(["sh", "-c", " ".join(rest)]).returncode)
+"""
+
+X86 = "flags\t\t: fpu vme sse2 aes pclmulqdq avx2"
+PI4 = "Features\t: fp asimd evtstrm crc32 cpuid"
+PI5 = "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid"
+
+
+def test_the_push_has_a_connection_of_its_own_with_aes_gcm_where_both_ends_have_aes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helper = load_helper()
+    assert [helper.has_aes(line) for line in (X86, PI4, PI5, "")] == [True, False, True, False]
+    ssh = tmp_path / "bin" / "ssh"
+    ssh.parent.mkdir()
+    ssh.write_text(FAKE_SSH.format(python=sys.executable))
+    ssh.chmod(0o755)
+    log = tmp_path / "ssh.log"
+    monkeypatch.setenv("FAKE_SSH_LOG", str(log))
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/x.txt": b"x"})
+    bundles = [{"id": "a", "version": "1", "source": a}]
+    rsh = f"{ssh} -C -o 'UserKnownHostsFile=/k 1 /k 2' -o ControlPath=/cp/%C"
+    for server, local, gcm in ((PI5, X86, True), (PI4, X86, False), (X86, PI4, False)):
+        log.write_text("")
+        monkeypatch.setenv("FAKE_FLAGS", server)
+        monkeypatch.setattr(helper, "local_flags", lambda local=local: local)
+        with helper.bulk_shell(rsh, "centre") as shell:
+            result, code = helper.push(shell, "centre", str(tmp_path / "srv"), bundles)
+        assert code == 0 and result["pushed"] == ["a"]
+        calls = [json.loads(line) for line in log.read_text().splitlines()]
+        asked, *bulk = calls
+        assert "-S" not in asked  # asked through rsh's own connection
+        assert not any("-C" in call for call in bulk)  # bundles are not compressed again
+        assert all("UserKnownHostsFile=/k 1 /k 2" in call for call in bulk)
+        sockets = {call[call.index("-S") + 1] for call in bulk}
+        assert len(sockets) == 1
+        assert [call[-2:] for call in bulk if "-N" in call or "-O" in call] == [
+            ["-N", "centre"], ["exit", "centre"]]  # fmt: skip
+        assert all(("-c" in call) == gcm for call in bulk)
+        assert not Path(sockets.pop()).parent.exists()
+    assert (tmp_path / "srv" / "a" / ".staging-1" / "content" / "x.txt").read_bytes() == b"x"
