@@ -676,6 +676,7 @@ def _run_wave(
             extravars={
                 **_transfer_vars(rollout, route, len(members)),
                 **({"lpdeploy_push_progress": str(view.push_dir)} if route.hub is None else {}),
+                **({"lpdeploy_force": True} if rollout.force else {}),
             },
         )
         view.states[route.name] = RunState()

@@ -113,12 +113,25 @@ def test_a_tampered_bundle_is_refused_and_not_activated(
     assert "Harm" not in served.stdout and "Calm breathing" in served.stdout
 
 
+ARCHIVE = "/var/lib/lpdeploy/apt/packages-*.tar"
+"""The package archive install copies to a server (skipped where the same set is recorded)."""
+# A package half configured in dpkg's journal, as a power cut in an install leaves it: apt
+# then refuses to install anything until `dpkg --configure -a`.
+HALF_DONE = (
+    'python3 -c \'import re; s = open("/var/lib/dpkg/status").read(); '
+    'e = re.search(r"^Package: sudo\\n.*?\\n\\n", s, re.M | re.S).group(0); '
+    'open("/var/lib/dpkg/updates/0001", "w").write(e.replace('
+    '"Status: install ok installed", "Status: install ok half-configured"))\''
+)
+
+
 def test_a_cut_server_fails_alone_and_a_rerun_finishes_it(lab: Lab, plan: Path) -> None:
-    # centre-03 as a server whose last apply was cut short: no record, a bundle missing
+    # centre-03 as a server whose last apply was cut short: no record, a bundle missing; its
+    # packages were installed (the set is recorded): the rerun does not copy the archive again
     ssh(
         lab,
         hosts(lab)[2],
-        "rm -rf /srv/lpdeploy/bundles/calm-breathing-en /var/lib/lpdeploy/desired-state",
+        "rm -rf /srv/lpdeploy/bundles/calm-breathing-en /var/lib/lpdeploy/desired-state " + ARCHIVE,
     )
     lab.cut("centre-03")
     try:
@@ -139,13 +152,16 @@ def test_a_cut_server_fails_alone_and_a_rerun_finishes_it(lab: Lab, plan: Path) 
         ).returncode
         == 0
     )
+    assert ssh(lab, hosts(lab)[2], "ls " + ARCHIVE).returncode != 0, "the archive was copied"
 
 
 def test_same_desired_state_is_skipped_check_mode_changes_nothing_and_force_repairs_drift(
     lab: Lab, plan: Path
 ) -> None:
     second = hosts(lab)[1]
-    ssh(lab, second, "rm -rf /srv/lpdeploy/bundles/feelings-ar")
+    ssh(lab, second, "rm -rf /srv/lpdeploy/bundles/feelings-ar " + ARCHIVE)
+    assert ssh(lab, second, HALF_DONE).returncode == 0
+    assert "half configured" in ssh(lab, second, "dpkg --audit").stdout
     code, result = apply(plan, lab, "--limit", "centre-02")
     assert code == 0, result
     [centre] = result["centres"]
@@ -160,3 +176,7 @@ def test_same_desired_state_is_skipped_check_mode_changes_nothing_and_force_repa
     assert code == 0, result
     assert result["centres"][0]["outcome"] == "changed"
     assert ssh(lab, second, "test -L /srv/lpdeploy/bundles/feelings-ar/current").returncode == 0
+    # --force runs the package steps too: the archive is back, the half-done install finished
+    assert ssh(lab, second, "ls " + ARCHIVE).returncode == 0
+    audit = ssh(lab, second, "dpkg --audit; ls -A /var/lib/dpkg/updates")
+    assert (audit.returncode, audit.stdout) == (0, ""), audit
