@@ -124,8 +124,9 @@ def test_the_server_hashes_each_file_as_it_arrives(tmp_path: Path) -> None:
 def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     tmp_path: Path,
 ) -> None:
-    files = {"bundle.json": b"{}", "content/old.bin": os.urandom(1 << 20),
-             "content/new.bin": os.urandom(2 << 20)}  # fmt: skip
+    # old.bin, found there, comes first in rsync's order: then.bin is pushed after it
+    files = {"bundle.json": b"{}", "content/old.bin": os.urandom(4 << 20),
+             "content/then.bin": os.urandom(2 << 20)}  # fmt: skip
     a = source(tmp_path / "src-a", files)
     there = tmp_path / "srv" / "a" / ".staging-1" / "content" / "old.bin"
     there.parent.mkdir(parents=True)
@@ -147,8 +148,10 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     assert json.loads(out)["changed"] is True
     total = sum(len(data) for data in files.values())
     assert {s["total"] for s in seen} == {total} and {s["bundle"] for s in seen} == {"a"}
-    moving = [s for s in seen if (1 << 20) <= s["done"] < total and s["rate"] > 0]
+    moving = [s for s in seen if (4 << 20) <= s["done"] < total and s["rate"] > 0]
     assert moving, seen  # 2 MiB at 512 KiB/s: four seconds, a write each
+    # the rate is what moved: the 4 MiB found there do not count (512 KiB/s asked)
+    assert max(s["rate"] for s in seen) < 1 << 20, seen
     assert json.loads(progress.read_text())["done"] == total
 
 
