@@ -153,8 +153,11 @@ def _web_checks(
         else f"200, lists all {len(centre.bundles)} bundles",
     )
     manifests = {(b.id, b.version): b for b in catalog.bundles}
+    unknown = [b.id for b in centre.bundles if (b.id, b.version) not in manifests]
     entries = (
-        centre_vars(centre, manifests, catalog.folders)["lpdeploy_bundles"] if not missing else []
+        centre_vars(centre, manifests, catalog.folders)["lpdeploy_bundles"]
+        if not missing and not unknown
+        else []
     )
     broken = []
     for entry in entries:
@@ -166,12 +169,14 @@ def _web_checks(
         code, _ = get(f"http://{address}{path}")
         if code != 200:
             broken.append(f"{entry['id']} ({path}: {code or 'no answer'})")
+    if broken:
+        detail = "; ".join(broken)
+    elif unknown and not missing:
+        detail = f"not checked: {', '.join(unknown)} not in the catalog (--catalog)"
+    else:
+        detail = "every course answers 200" if entries else "not checked: portal incomplete"
     content = CheckResult(
-        name="content",
-        ok=not broken and not missing,
-        detail="; ".join(broken)
-        if broken
-        else ("every course answers 200" if entries else "not checked: portal incomplete"),
+        name="content", ok=not broken and not missing and not unknown, detail=detail
     )
     if "kolibri" not in centre.services:
         return [portal, content]
