@@ -97,7 +97,7 @@ def one_run(bundle_mb: int) -> None:
             # The servers' package repository is built before, as `kit packages` does: raw
             # ansible-playbook below installs from the one this builds, and the repository
             # is the controller's once, not a server's (the build resolves and downloads
-            # from the apt mirror: about 5 s here).
+            # from the apt mirror: 5.1-11.1 s here).
             repo = lpdeploy("kit", "packages", "--out", str(home / "packages" / machine_arch()))
             lab.down()
             lab.up(names)
