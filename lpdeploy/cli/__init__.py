@@ -47,6 +47,16 @@ class _Boundary(TyperGroup):
             err.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
+            # Before a command has anything to report (an apply still building its package
+            # repository): with --json, stdout still holds a document.
+            if ctx.meta.get("lpdeploy.json"):
+                print_json(
+                    {
+                        "ok": False,
+                        "exit_code": RC.INTERRUPTED,
+                        "errors": [{"message": "interrupted"}],
+                    }
+                )
             err.print("interrupted")
             raise typer.Exit(RC.INTERRUPTED) from None
 

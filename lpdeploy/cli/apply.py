@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -167,49 +168,45 @@ def run_apply(
 ) -> ApplyResult:
     """One apply, as `apply` and `rehearse` run it: one at a time per journal. With `kit`
     (its folder, and the plan file given), everything comes from the verified kit."""
-    keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
-    trusted = [load_public_key(k) for k in keys]
-    home = state_dir()
-    arches: set[str] = {centre.arch for centre in plan.centres}
-    if kit is not None:
-        repos, catalog, playbooks = open_kit(*kit, trusted, arches)
-    else:
-        repos, playbooks = package_repos(home / "packages", CACHE, arches), playbooks_dir()
-    rollout = Rollout(
-        plan=plan,
-        catalog=load_catalog(catalog),
-        repos=repos,
-        playbook=playbooks / "site.yml",
-        workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
-        cache=home / "cache",
-        inventory=inventory,
-        limit=limit,
-        check=check,
-        max_fail_percent=max_fail_percent,
-        force=force,
-        resume=resume,
-        trusted_keys=tuple(trusted),
-        secrets=secrets or {},
-        via=via,
-        rollback_to=rollback_to,
-        bwlimit=bwlimit,
-    )
-    lock = RunLock(home / "apply.lock")
-    for said in lock.acquire(plan.profile.name):
-        err.print(said)
-    journal = Journal(home / "journal.sqlite")
-    # Ctrl-C and SIGTERM both stop the run cleanly, even where the shell started lpdeploy
-    # with SIGINT ignored (a background job of a script): `kill -INT` is documented to work.
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for run_id in journal.close_abandoned(APPLIED):
-            err.print(f"run {run_id} never finished (lpdeploy was killed): marked killed")
-        return apply_plan(rollout, journal, progress_for(quiet), watch=lock)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        journal.close()
-        lock.release()
+    with _signals_stop():
+        keys = trusted_key if trusted_key is not None else sorted(trusted_keys_dir().glob("*.pub"))
+        trusted = [load_public_key(k) for k in keys]
+        home = state_dir()
+        arches: set[str] = {centre.arch for centre in plan.centres}
+        if kit is not None:
+            repos, catalog, playbooks = open_kit(*kit, trusted, arches)
+        else:
+            repos, playbooks = package_repos(home / "packages", CACHE, arches), playbooks_dir()
+        rollout = Rollout(
+            plan=plan,
+            catalog=load_catalog(catalog),
+            repos=repos,
+            playbook=playbooks / "site.yml",
+            workdir=home / "runs" / time.strftime("%Y%m%d-%H%M%S"),
+            cache=home / "cache",
+            inventory=inventory,
+            limit=limit,
+            check=check,
+            max_fail_percent=max_fail_percent,
+            force=force,
+            resume=resume,
+            trusted_keys=tuple(trusted),
+            secrets=secrets or {},
+            via=via,
+            rollback_to=rollback_to,
+            bwlimit=bwlimit,
+        )
+        lock = RunLock(home / "apply.lock")
+        for said in lock.acquire(plan.profile.name):
+            err.print(said)
+        journal = Journal(home / "journal.sqlite")
+        try:
+            for run_id in journal.close_abandoned(APPLIED):
+                err.print(f"run {run_id} never finished (lpdeploy was killed): marked killed")
+            return apply_plan(rollout, journal, progress_for(quiet), watch=lock)
+        finally:
+            journal.close()
+            lock.release()
 
 
 def progress_for(quiet: bool) -> Progress:
@@ -218,6 +215,19 @@ def progress_for(quiet: bool) -> Progress:
     if err.is_terminal:
         return QuietProgress() if quiet else LiveProgress(err)
     return PlainProgress()
+
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[None]:
+    """Ctrl-C and SIGTERM both stop an apply cleanly from its first step (the package
+    repository alone can take seconds), even where the shell started lpdeploy with SIGINT
+    ignored (a background job of a script): `kill -INT` is documented to work."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _interrupt(signum: int, frame: object) -> None:

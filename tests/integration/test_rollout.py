@@ -121,6 +121,16 @@ def resume_and_verify(home: Path, lab: Lab, plan: Path) -> dict[str, object]:
     return dict(result)
 
 
+def began(home: Path, apply: subprocess.Popen[str]) -> None:
+    """Wait until the apply has begun its run (recorded in the journal): a stop before, while
+    it builds its package repository, has nothing to resume (tests/unit/cli/test_entry.py)."""
+    before = len(runs(home))
+    deadline = time.monotonic() + 120
+    while len(runs(home)) == before and apply.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(runs(home)) > before, "the apply never began its run"
+
+
 def runs(home: Path) -> list[tuple[int, str | None, int | None]]:
     with sqlite3.connect(home / "journal.sqlite") as db:
         return db.execute("SELECT id, outcome, resumes FROM runs WHERE kind='apply'").fetchall()
@@ -142,6 +152,7 @@ def test_a_stopped_apply_exits_130_and_resume_finishes_it(
     pause = random.Random(seed).uniform(2.0, 20.0)
     with HalfActiveWatch(lab) as watch:
         apply = start_apply(home, lab, plan)
+        began(home, apply)
         time.sleep(pause)
         apply.send_signal(getattr(signal, how))
         out, said = apply.communicate(timeout=120)
