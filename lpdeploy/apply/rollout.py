@@ -10,9 +10,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from lpdeploy.apply.ahead import Ahead, AnsibleWatch
 from lpdeploy.apply.pushes import Push, read_pushes
 from lpdeploy.bundle.hashing import tree_digest
 from lpdeploy.bundle.keys import PublicKey
@@ -107,10 +109,6 @@ class Progress(Protocol):
     def wave_started(self, view: WaveView) -> None: ...
     def update(self, view: WaveView) -> None: ...
     def wave_finished(self, view: WaveView) -> None: ...
-
-
-class AnsibleWatch(Protocol):
-    def ansible_started(self, group: int) -> None: ...
 
 
 @dataclass
@@ -343,7 +341,7 @@ def _roll(
     ends it with result.stopped set."""
     refused, recorded = _preflight(rollout, connections, pinned, selected, routes)
     held = {} if rollout.force or rollout.check else recorded
-    ahead: list[Run] = []
+    ahead: list[Ahead] = []
     try:
         _waves(rollout, journal, progress, watch, result, selected, desired, pinned, routes,
                refused, held, ahead)  # fmt: skip
@@ -363,7 +361,7 @@ def _waves(
     routes: list[Route],
     refused: dict[str, str],
     held: dict[str, str | None],
-    ahead: list[Run],
+    ahead: list[Ahead],
 ) -> None:
     run_id = result.run_id
     route_of = {c.id: route for route in routes for c in route.centres}
@@ -415,11 +413,11 @@ def _waves(
             staged_ahead = True
             later = [c.id for c in selected if c.wave > wave and c.id not in refused
                      and held.get(c.id) != desired[c.id]]  # fmt: skip
-            ahead += _start_ahead(rollout, routes, later, pinned, watch)
+            ahead += _start_ahead(rollout, routes, later, pinned, watch, shares)
         done = []
         try:
             if shares:
-                done = _run_wave(rollout, view, shares, progress, watch, pinned)
+                done = _run_wave(rollout, view, shares, progress, watch, pinned, ahead)
             else:
                 progress.wave_started(view)
                 progress.wave_finished(view)
@@ -446,48 +444,38 @@ def _start_ahead(
     later: list[str],
     pinned: list[Path],
     watch: AnsibleWatch | None,
-) -> list[Run]:
-    """While a wave runs, push the later waves' bundles into staging on the servers this
-    machine reaches itself (playbooks/stage.yml): nothing is activated before a server's own
-    wave, which finds the bytes there. Best effort: a server that cannot take them yet (its
-    first apply) is left to its own wave, and what this run says is not a result."""
+    shares: list[tuple[Route, list[str]]],
+) -> list[Ahead]:
+    """While the canary wave (`shares`) runs, push the later waves' bundles into staging on
+    their servers, through each route (ahead.py); a server that cannot take them yet (its
+    first apply) is left to its own wave. Through a hub that runs a canary too, the staging
+    waits for the canary's push there (_open_gates)."""
     stage = rollout.playbook.parent / STAGE_PLAYBOOK
-    direct = next((r for r in routes if r.hub is None), None)
-    if rollout.check or direct is None or not stage.exists():
+    if rollout.check or not stage.exists():
         return []
-    ids = {c.id for c in direct.centres}
-    hosts = [h for h in later if h in ids]
-    if not hosts:
-        return []
-    spec = build_spec(
-        rollout.workdir / "stage-ahead", direct.inventories, playbook=stage,
-        limit=",".join(hosts), forks=rollout.forks, known_hosts=pinned,
-        extravars=_transfer_vars(rollout, direct, len(hosts)),
-    )  # fmt: skip
-    run = start_run(spec)
-    if watch is not None:  # recorded, so that an apply after a killed one can end it too
-
-        def record() -> None:
-            while not run.finished:
-                group = run.process_group()
-                if group is not None:
-                    watch.ansible_started(group)
-                    return
-                time.sleep(0.2)
-
-        threading.Thread(target=record, name="stage-ahead-watch", daemon=True).start()
-    return [run]
+    canary = {route.name for route, _ in shares}
+    started = []
+    for route in (r for r in routes if r.broken is None):
+        centres = [c for c in route.centres if c.id in later]
+        if not centres:
+            continue
+        hosts = [c.id for c in centres]
+        spec = build_spec(
+            rollout.workdir / f"stage-ahead{f'-{route.name}' if route.name else ''}",
+            route.inventories, playbook=stage, limit=",".join(hosts), forks=rollout.forks,
+            known_hosts=pinned, via=route.hub,
+            extravars=_transfer_vars(rollout, route, len(hosts)),
+        )  # fmt: skip
+        relay = route.relay
+        first = partial(relay.stage, centres) if relay else None
+        gated = route.hub is not None and route.name in canary
+        started.append(Ahead(spec, route.name, first, watch, gated))
+    return started
 
 
-def _end_ahead(ahead: list[Run], stop: bool) -> None:
-    """Wait for the staging run to end (the next wave pushes to the same folders), or with
-    `stop` (the canary failed, or the run ends) stop it: what it staged stays inactive."""
-    for run in ahead:
-        if stop:
-            run.interrupt(STOP_GRACE)
-        while not run.finished:
-            with contextlib.suppress(queue.Empty):
-                run.events.get(timeout=0.2)
+def _end_ahead(ahead: list[Ahead], stop: bool) -> None:
+    for one in ahead:
+        one.end(stop)
     ahead.clear()
 
 
@@ -534,8 +522,9 @@ class Relay:
     sent: int = 0
     """Bytes rsync sent to the hub."""
 
-    def stage(self, centres: list[PlanCentre]) -> None:
-        """Copy to the hub what these centres need of it (once per apply)."""
+    def stage(self, centres: list[PlanCentre], stop: threading.Event | None = None) -> None:
+        """Copy to the hub what these centres need of it (once per apply); `stop` ends a
+        copy under way (it resumes at the next)."""
         archives = {self.archives[c.id] for c in centres}
         wanted = {archive: self.archive_there(archive) for archive in sorted(archives)}
         for ref in (b for c in centres for b in c.bundles):
@@ -545,7 +534,7 @@ class Relay:
             if source not in self.staged:
                 self.sent += self.hub.push(
                     source, str(there), checksum=source in archives,
-                    bwlimit_kib=rsync_kib(self.bwlimit) if self.bwlimit else 0,
+                    bwlimit_kib=rsync_kib(self.bwlimit) if self.bwlimit else 0, stop=stop,
                 )  # fmt: skip
                 self.staged.add(source)
 
@@ -654,8 +643,10 @@ def _run_wave(
     progress: Progress,
     watch: AnsibleWatch | None,
     pinned: list[Path],
+    ahead: list[Ahead],
 ) -> list[CentreResult]:
-    """Start every route's Ansible for this wave, then fold their events as they come."""
+    """Start every route's Ansible for this wave, then fold their events as they come;
+    `ahead`: the staging runs beside it (through a hub, each waits for its pushes there)."""
     wave = view.wave
     runs = []
     view.push_dir = rollout.workdir / f"push-{wave}"
@@ -683,6 +674,7 @@ def _run_wave(
         runs.append((route, spec, start_run(spec)))
     progress.wave_started(view)
     watched: set[int] = set()
+    members_of = dict(shares)
     try:
         while not all(run.finished and run.events.empty() for _, _, run in runs):
             quiet = True
@@ -694,6 +686,8 @@ def _run_wave(
                         if event.get("event") == "playbook_on_start":
                             view.begun.setdefault(route.name, time.time())
                         quiet = False
+                if not quiet:
+                    _open_gates(ahead, route, view.states[route.name], members_of[route], run)
                 if watch is not None and id(run) not in watched and route.hub is None:
                     group = run.process_group()  # a scan of /proc: only until it is found
                     if group is not None:
@@ -725,7 +719,7 @@ def _run_wave(
     results = []
     for route, spec, _ in runs:
         state = view.states[route.name]
-        found = [_centre_result(state, host, wave, route.name) for host in dict(shares)[route]]
+        found = [_centre_result(state, host, wave, route.name) for host in members_of[route]]
         if not state.complete and spec.via is not None:
             from lpdeploy.runner.relay import relay_problem
 
@@ -736,10 +730,23 @@ def _run_wave(
     return results
 
 
+def _open_gates(
+    ahead: list[Ahead], route: Route, state: RunState, members: list[str], run: Run
+) -> None:
+    """Staging ahead through this route's hub starts once this wave's pushes there end."""
+    pushed = run.finished or all(
+        (progress := state.hosts.get(h)) is not None and progress.pushed for h in members
+    )
+    for one in ahead:
+        if one.route == route.name and pushed:
+            one.gate.set()
+
+
 def _transfer_vars(rollout: Rollout, route: Route, members: int) -> dict[str, Any]:
     """rsync's --bwlimit for each push of this route's Ansible: the whole limit for each
     server this machine reaches itself; through a hub, the limit shared by the pushes that
-    run at once on the hub's one link to its centres."""
+    run at once on the hub's one link to its centres (staging ahead there waits for the
+    canary's pushes: they never share it)."""
     if rollout.bwlimit is None:
         return {}
     at_once = min(rollout.forks, members) if route.hub is not None else 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +76,18 @@ class Hub:
             )
         return done.stdout
 
-    def push(self, source: Path, target: str, checksum: bool = False, bwlimit_kib: int = 0) -> int:
+    def push(
+        self,
+        source: Path,
+        target: str,
+        checksum: bool = False,
+        bwlimit_kib: int = 0,
+        stop: threading.Event | None = None,
+    ) -> int:
         """rsync a folder or file to `target` on the hub (resumable; nothing sent twice).
         `checksum`: compare by content, not size and time (a file `hub prepare` copied
-        there has another mtime); `bwlimit_kib`: rsync's --bwlimit (0: none). The bytes
-        rsync sent."""
+        there has another mtime); `bwlimit_kib`: rsync's --bwlimit (0: none); `stop`, once
+        set, ends the copy (NotRightError). The bytes rsync sent."""
         rsh = shlex.join(["ssh", *self.ssh_options()])
         folder = source.is_dir()
         command = [
@@ -89,13 +97,25 @@ class Hub:
             f"{source}/" if folder else str(source),
             f"{self.target}:{target}/" if folder else f"{self.target}:{target}",
         ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            said = done.stderr.strip().splitlines()
+        copy = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        while True:
+            try:
+                out, errors = copy.communicate(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    copy.terminate()
+                    copy.communicate()
+                    raise NotRightError(f"hub {self.name}: copying {source} stopped") from None
+        if copy.returncode != 0:
+            said = errors.strip().splitlines()
             raise NotRightError(
-                f"hub {self.name}: copying {source} failed: {said[-1] if said else done.returncode}"
+                f"hub {self.name}: copying {source} failed: {said[-1] if said else copy.returncode}"
             )
-        for line in done.stdout.splitlines():
+        for line in out.splitlines():
             if line.startswith("Total bytes sent:"):
                 return int(line.split(":")[1].strip().replace(",", ""))
         return 0

@@ -22,6 +22,8 @@ class HostProgress:
     message: str = ""
     bundle_bytes: int = 0
     """Bytes rsync sent of bundles to it (the push task's own count)."""
+    pushed: bool = False
+    """Its push task is over (or it stopped before): its link is free of this run's bundles."""
 
     @property
     def outcome(self) -> Outcome:
@@ -82,6 +84,8 @@ def reduce_event(state: RunState, event: dict[str, Any]) -> RunState:
             progress.message = str(result.get("msg", ""))[:500]
         if kind == "runner_on_ok" and data.get("task") == PUSH_TASK:
             progress.bundle_bytes += _sent(result)
+        if data.get("task") == PUSH_TASK or counted in ("failed", "unreachable"):
+            progress.pushed = True
     elif kind == "playbook_on_stats":
         _apply_stats(state, data)
     return state

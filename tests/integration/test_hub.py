@@ -310,3 +310,74 @@ def test_one_apply_through_two_hubs_and_directly(hub_lab: Lab, tmp_path: Path) -
     }  # fmt: skip
     ready = lpdeploy(home, *verify)
     assert ready.returncode == 0, ready.stdout + ready.stderr
+
+
+AHEAD_PROFILE = """\
+name: lab-ahead
+region: {country: TD, timezone: Africa/Ndjamena}
+languages: [en]
+connectivity: offline
+hardware: nuc-512g
+centres:
+  - {id: centre-01, learners: 50}
+  - {id: centre-02, learners: 50}
+  - {id: centre-03, learners: 50}
+"""
+AHEAD_SIZE = 4 * 6 * 2**20
+
+
+def noise_bundle(home: Path, bundle: str, files: int, size: int, catalog: Path, key: Path) -> None:
+    """Build into `catalog` an English html bundle of `files` files of `size` bytes of noise."""
+    source = home / f"src-{bundle}"
+    (source / "content").mkdir(parents=True)
+    (source / "bundle.yaml").write_text(
+        f'id: {bundle}\nversion: "1.0.0"\ntitle: Noise\nkind: html\nlanguages: [en]\n'
+        "subjects: [literacy]\nlicence: CC0-1.0\nservices: [portal]\n"
+    )
+    (source / "content" / "index.html").write_text(f"<h1>{bundle}</h1>\n")
+    for n in range(files):
+        (source / "content" / f"part-{n}.bin").write_bytes(os.urandom(size))
+    built = lpdeploy(home, "bundle", "build", str(source), "--out", str(catalog),
+                     "--sign-key", str(key))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+
+
+def test_the_later_waves_are_staged_ahead_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
+    """While the canary (centre-01) runs, the hub stages the new bundle on centre-02 and
+    centre-03: their own wave, after it, finds every byte there and sends none."""
+    home = tmp_path / "home"
+    assert lpdeploy(home, "keys", "generate", "--out", str(tmp_path), "--name", "k").returncode == 0
+    catalog, kit, plan = tmp_path / "catalog", tmp_path / "kit", tmp_path / "plan.json"
+    key = ("--sign-key", str(tmp_path / "k.key"))
+    trusted = ("--trusted-key", str(tmp_path / "k.pub"))
+    noise_bundle(home, "ahead-en", 4, AHEAD_SIZE // 4, catalog, tmp_path / "k.key")
+    (tmp_path / "profile.yaml").write_text(AHEAD_PROFILE)
+    planned = lpdeploy(home, "plan", str(tmp_path / "profile.yaml"), "--catalog", str(catalog),
+                       "--out", str(plan))  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    assert [c["wave"] for c in json.loads(plan.read_text())["centres"]] == [1, 2, 2]
+    built = lpdeploy(home, "kit", "build", str(plan), "--out", str(kit), "--catalog",
+                     str(catalog), *key, *trusted)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    inventory = ("--inventory", str(hub_lab.inventory))
+    prepared = lpdeploy(home, "hub", "prepare", "hub", "--kit", str(kit), *inventory, *trusted)
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    apply_args = ("apply", str(kit / "plan.json"), "--kit", str(kit), *trusted, *inventory,
+                  "--via", "hub", "--json")  # fmt: skip
+    later = ("centre-02", "centre-03")
+    if any(on(hub_lab, c, "test -x /usr/local/sbin/lpdeploy-bundle && echo yes") != "yes"
+           for c in later):  # fmt: skip
+        # Run on its own: staging needs what a first apply brings (rsync, the bundle helper).
+        given = lpdeploy(home, *apply_args, "--limit", ",".join(later))
+        assert given.returncode == 0, given.stdout + given.stderr
+    for name in ("centre-01", *later):  # the bundle and the record of it gone: all to send
+        on(hub_lab, name, "rm -rf /srv/lpdeploy/bundles/ahead-en /var/lib/lpdeploy/desired-state")
+
+    applied = lpdeploy(home, *apply_args)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(applied.stdout)["centres"]}
+    assert sent["centre-01"] > 0.9 * AHEAD_SIZE, sent  # the canary: all of it, in its wave
+    assert max(sent[c] for c in later) < AHEAD_SIZE / 100, sent  # staged during the canary
+    for name in later:
+        current = on(hub_lab, name, "readlink -f /srv/lpdeploy/bundles/ahead-en/current")
+        assert current.endswith("/ahead-en/1.0.0"), current

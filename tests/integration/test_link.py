@@ -8,7 +8,6 @@ in a run that pushes nothing."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -21,7 +20,7 @@ import pytest
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.lab.shaping import LinkShape
 
-from .test_hub import sent_to
+from .test_hub import noise_bundle, sent_to
 from .test_lab import hosts
 from .test_rollout import LPDEPLOY, env, lpdeploy
 
@@ -45,19 +44,8 @@ def fixture_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A plan of one centre and one bundle, `big-en`, of six 9 MiB files of noise."""
     home = tmp_path_factory.mktemp("lpdeploy-link")
     assert lpdeploy(home, "keys", "generate", "--out", str(home / "keys")).returncode == 0
-    source = home / "src"
-    (source / "content").mkdir(parents=True)
-    (source / "bundle.yaml").write_text(
-        'id: big-en\nversion: "1.0.0"\ntitle: Big\nkind: html\nlanguages: [en]\n'
-        "subjects: [literacy]\nlicence: CC0-1.0\nservices: [portal]\n"
-    )
-    (source / "content" / "index.html").write_text("<h1>Big</h1>\n")
-    for n in range(FILES):
-        (source / "content" / f"part-{n}.bin").write_bytes(os.urandom(FILE_SIZE))
     catalog = home / "catalog"
-    built = lpdeploy(home, "bundle", "build", str(source), "--out", str(catalog),
-                     "--sign-key", str(home / "keys" / "lpdeploy.key"))  # fmt: skip
-    assert built.returncode == 0, built.stderr
+    noise_bundle(home, "big-en", FILES, FILE_SIZE, catalog, home / "keys" / "lpdeploy.key")
     (home / "profile.yaml").write_text(PROFILE)
     plan = home / "plan.json"
     done = lpdeploy(home, "plan", str(home / "profile.yaml"), "--catalog", str(catalog),
@@ -158,6 +146,11 @@ CANARY_PROFILE = (
     PROFILE.replace("lab-link", "lab-link-waves") + "  - {id: centre-02, learners: 50}\n"
 )
 """centre-03 first (the canary, wave 1), then centre-02."""
+BARE_PROFILE = (
+    PROFILE.replace("lab-link", "lab-link-bare")
+    .replace("[en]", "[fr]")
+    .replace("centre-03", "centre-02")
+)
 
 
 def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
@@ -176,8 +169,16 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
     later = lab.host_dir("centre-02") / "srv" / "lpdeploy" / "bundles" / "big-en"
     if not (lab.host_dir("centre-02") / "root" / "usr/local/sbin/lpdeploy-bundle").exists():
         # A lab no earlier test provisioned: staging ahead needs rsync and the bundle helper
-        # there (a server's first apply brings them), so give centre-02 its first apply.
-        given = lpdeploy(home, *apply_args(lab, waves, "--limit", "centre-02"))
+        # there (a server's first apply brings them), so give centre-02 its first apply,
+        # from a plan of no bundle (in French, which the catalog lacks): big-en is then
+        # neither on its disk nor on its portal.
+        (home / "bare.yaml").write_text(BARE_PROFILE)
+        bare = home / "bare.json"
+        done = lpdeploy(home, "plan", str(home / "bare.yaml"), "--catalog",
+                        str(home / "catalog"), "--out", str(bare))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert [c["bundles"] for c in json.loads(bare.read_text())["centres"]] == [[]]
+        given = lpdeploy(home, *apply_args(lab, bare))
         assert given.returncode == 0, given.stderr[-2000:]
     subprocess.run(["rm", "-rf", str(later)], check=True)
     for name in ("centre-02", "centre-03"):  # both run: the canary, and centre-02 after it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 from lpdeploy.apply.rollout import Relay
 from lpdeploy.cli import app
 from lpdeploy.connect import Connection
-from lpdeploy.errors import InputError
+from lpdeploy.errors import InputError, NotRightError
 from lpdeploy.plan.model import PlanCentre
 from lpdeploy.runner.hub import Hub, hub_from
 
@@ -57,7 +59,14 @@ def test_via_without_an_inventory_is_exit_2(command: str, tmp_path: Path) -> Non
 
 
 class RecordingHub(Hub):
-    def push(self, source: Path, target: str, checksum: bool = False, bwlimit_kib: int = 0) -> int:
+    def push(
+        self,
+        source: Path,
+        target: str,
+        checksum: bool = False,
+        bwlimit_kib: int = 0,
+        stop: threading.Event | None = None,
+    ) -> int:
         pushed.append((source.name, target, checksum))
         limits.append(bwlimit_kib)
         return 1
@@ -94,3 +103,39 @@ def test_each_bundle_and_the_archive_cross_to_the_hub_once(tmp_path: Path) -> No
     ]
     assert relay.sent == 5
     assert limits == [488] * 5  # 4 mbit: 500,000 bytes a second, in rsync's KiB
+
+
+FAKE_SSH = """#!/bin/sh
+while [ $# -gt 0 ]; do
+  case "$1" in -o|-p|-i) shift 2 ;; -*) shift ;; *) shift; break ;; esac
+done
+exec sh -c "$*"
+"""
+"""An ssh that runs the command here: rsync's both ends are real, the hub is this machine."""
+
+
+def test_a_stopped_copy_to_the_hub_ends_and_the_next_sends_only_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging ahead stops when the canary fails: the copy under way ends at once, and
+    what it sent stays there for the next (rsync --inplace)."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "ssh").write_text(FAKE_SSH)
+    (tmp_path / "bin" / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    source = tmp_path / "bundle"
+    source.mkdir()
+    size = 8 << 20
+    (source / "big.bin").write_bytes(os.urandom(size))
+    hub = Hub(name="hub", connection=Connection(host="hub", address="hub"), known_hosts=())
+    there = tmp_path / "there"
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    with pytest.raises(NotRightError, match=r"copying .* stopped"):
+        hub.push(source, str(there), bwlimit_kib=512, stop=stop)  # 16 s, unstopped
+    kept = (there / "big.bin").stat().st_size
+    assert 0 < kept < size / 2
+    sent = hub.push(source, str(there))
+    assert sent < size - kept / 2
+    assert (there / "big.bin").read_bytes() == (source / "big.bin").read_bytes()

@@ -69,6 +69,24 @@ def test_the_bytes_each_push_sent_are_counted_per_host() -> None:
     assert (state.hosts["c1"].bundle_bytes, state.hosts["c2"].bundle_bytes) == (1200, 0)
 
 
+def test_a_host_has_pushed_once_its_push_task_ended_or_it_stopped_before() -> None:
+    def event(kind: str, host: str, task: str) -> dict[str, Any]:
+        return {"event": kind, "event_data": {"host": host, "task": task, "res": {}}}
+
+    state = reduce_events([
+        event("runner_on_ok", "c1", "Install packages"),
+        event("runner_on_ok", "c2", "Install packages"),
+        event("runner_on_skipped", "c2", PUSH_TASK),  # nothing to push
+        event("runner_on_failed", "c3", "Install packages"),
+        event("runner_on_unreachable", "c4", "Install packages"),
+    ])  # fmt: skip
+    assert {h: p.pushed for h, p in state.hosts.items()} == {
+        "c1": False, "c2": True, "c3": True, "c4": True
+    }  # fmt: skip
+    state = reduce_events([push_event("c1", '{"sent": 10}')])
+    assert state.hosts["c1"].pushed
+
+
 def test_the_push_task_is_named_as_the_reducer_expects() -> None:
     tasks = yaml.safe_load(PLAYBOOKS.joinpath("roles/bundle_loader/tasks/stage.yml").read_text())
     assert PUSH_TASK in [task["name"] for task in tasks]
