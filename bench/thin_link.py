@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from lpdeploy.bundle.build import build_bundle
+from lpdeploy.journal import Journal
 from lpdeploy.lab.fleet import Lab
 from lpdeploy.lab.shaping import LinkShape
 from lpdeploy.rates import parse_rate
@@ -133,6 +134,7 @@ class Steps:
     def __init__(self, lab: Lab, tmp: Path) -> None:
         self.lab, self.tmp = lab, tmp
         self.env = {**os.environ, "LPDEPLOY_HOME": str(tmp / "home"), "NO_COLOR": "1"}
+        self.said = b""
         kit = tmp / "kit"
         self.apply = [
             "apply", str(kit / "plan.json"), "--kit", str(kit), "--inventory",
@@ -141,9 +143,27 @@ class Steps:
 
     def lpdeploy(self, *args: str) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "lpdeploy", *args], env=self.env, check=True,
-                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "lpdeploy", *args], env=self.env, check=True,
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
+        self.said = done.stdout
         return time.perf_counter() - start
+
+    def waves(self) -> dict[str, object]:
+        """Of the last apply: each wave's span (from the journal) and the bundle bytes its
+        centres were sent in it (staged ahead during the canary: matched, not sent)."""
+        result = json.loads(self.said)
+        journal = Journal(self.tmp / "home" / "journal.sqlite")
+        try:
+            timings = journal.timings(result["run_id"])
+        finally:
+            journal.close()
+        found: dict[str, object] = {}
+        for wave in sorted({t.wave for t in timings}):
+            mine = [t for t in timings if t.wave == wave]
+            span = max(t.ended for t in mine) - min(t.started for t in mine)
+            sent = sum(c["bundle_bytes"] for c in result["centres"] if c["wave"] == wave)
+            found[f"wave_{wave}"] = {"s": round(span, 1), "bundle_bytes": sent}
+        return found
 
     def forget(self) -> None:
         """Every centre loses the bundle and its record of the desired state."""
@@ -181,6 +201,7 @@ def measure(lab: Lab, far_veth: str, steps: Steps, rate: int, delay_ms: int) -> 
     with Meter(far_veth) as link:
         lp_s = steps.lpdeploy(*steps.apply)
     lp_bytes = link.total()
+    lp_waves = steps.waves()
 
     steps.forget()
     state = lab.status()
@@ -204,17 +225,20 @@ def measure(lab: Lab, far_veth: str, steps: Steps, rate: int, delay_ms: int) -> 
     with Meter(far_veth) as link:
         limited_s = steps.lpdeploy(*steps.apply, "--bwlimit", f"{half}bit")
     used = link.busy_rate(half / 4)
+    limited_waves = steps.waves()
     return {
         "bench": "thin_link",
         "centres": len(CENTRES),
         "bundle_bytes": size,
         "apply_s": round(lp_s, 1),
         "apply_link_bytes": lp_bytes,
+        "apply_waves": lp_waves,
         "rsync_s": round(rsync_s, 1),
         "rsync_link_bytes": rsync_bytes,
         "rsync_vs_apply": round(rsync_s / lp_s, 3),
         "bwlimit_bits": half,
         "bwlimit_apply_s": round(limited_s, 1),
+        "bwlimit_apply_waves": limited_waves,
         "bwlimit_link_use_bits": round(used),
         "bwlimit_use_vs_limit": round(used / half, 3),
     }
