@@ -3,10 +3,12 @@ with real rsync through a remote shell that runs the server's side here."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.machinery
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -153,6 +155,68 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     # the rate is what moved: the 4 MiB found there do not count (512 KiB/s asked)
     assert max(s["rate"] for s in seen) < 1 << 20, seen
     assert json.loads(progress.read_text())["done"] == total
+
+
+def session(sid: int) -> list[int]:
+    """The processes still in a session."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it ended while we looked
+            if int(fields[3]) == sid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stopped_push_ends_its_rsync_and_closes_its_connection(
+    tmp_path: Path, signum: int
+) -> None:
+    """Stopped mid-file (Ansible's run ended), the push leaves no rsync, watch or ssh
+    connection behind, and what arrived stays in staging for the next push."""
+    ssh = tmp_path / "bin" / "ssh"
+    ssh.parent.mkdir()
+    ssh.write_text(FAKE_SSH.format(python=sys.executable))
+    ssh.chmod(0o755)
+    log = tmp_path / "ssh.log"
+    env = {**os.environ, "FAKE_SSH_LOG": str(log), "FAKE_FLAGS": X86}
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/big.bin": os.urandom(4 << 20)})
+    progress = tmp_path / "progress.json"
+    argv = [sys.executable, str(HELPER), f"{ssh} -o ControlPersist=60s", "centre",
+            str(tmp_path / "srv"), json.dumps([{"id": "a", "version": "1", "source": a}]),
+            "256", str(progress)]  # fmt: skip
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and child.poll() is None:
+            if progress.exists() and json.loads(progress.read_text())["done"] > 2:
+                break
+            time.sleep(0.1)
+        assert child.poll() is None  # 4 MiB at 256 KiB/s: 16 s
+        child.send_signal(signum)
+        assert child.wait(timeout=15) == 128 + signum
+        left = []
+        for _ in range(50):
+            left = session(child.pid)
+            if not left:
+                break
+            time.sleep(0.1)
+        assert left == []
+    finally:
+        child.stdout.close()  # type: ignore[union-attr]
+        for pid in [child.pid, *session(child.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    bulk = [call for call in calls if "-S" in call]
+    assert bulk[-1][-2:] == ["exit", "centre"]  # the connection was closed
+    assert all(call[:2] == ["-o", "ControlPersist=10s"] for call in bulk)
+    assert not Path(bulk[0][bulk[0].index("-S") + 1]).parent.exists()
+    arrived = tmp_path / "srv" / "a" / ".staging-1" / "content" / "big.bin"
+    assert arrived.stat().st_size > 0
 
 
 # An ssh that logs its arguments and runs the command here: the server's CPU features line
