@@ -3,8 +3,9 @@ small JSON file up to date with its bytes and rate; a wave's progress reads them
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Container
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,16 +31,23 @@ class Push:
         return (self.total - self.done) / self.rate if self.rate > 0 else None
 
 
-def read_pushes(folder: Path) -> dict[str, Push]:
-    """Every centre's push file in `folder` (`<centre>.json`); one being replaced or not
-    yet whole is skipped until the next read."""
+def read_pushes(folder: Path | None, relayed: Iterable[Mapping[str, str]] = ()) -> dict[str, Push]:
+    """Every centre's push file in `folder` (`<centre>.json`), and those a hub's relayed
+    run read there (centre: text); one being replaced or not yet whole is skipped until the
+    next read."""
+    texts: dict[str, str] = {}
+    for path in folder.glob("*.json") if folder is not None else ():
+        with contextlib.suppress(OSError):
+            texts[path.stem] = path.read_text()
+    for files in relayed:
+        texts.update(files)
     found = {}
-    for path in folder.glob("*.json"):
+    for centre, text in texts.items():
         try:
-            state = json.loads(path.read_text())
-            found[path.stem] = Push(int(state["done"]), int(state["total"]),
-                                    int(state["rate"]), str(state.get("bundle", "")))  # fmt: skip
-        except (OSError, ValueError, KeyError, TypeError):
+            state = json.loads(text)
+            found[centre] = Push(int(state["done"]), int(state["total"]), int(state["rate"]),
+                                 str(state.get("bundle", "")))  # fmt: skip
+        except (ValueError, KeyError, TypeError):
             continue
     return found
 

@@ -8,6 +8,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -78,11 +79,12 @@ class WaveView:
     pushes: dict[str, Push] = field(default_factory=dict)
     read_at: float = 0.0
 
-    def read_pushes(self, now: float, last: bool = False) -> None:
-        """Once a second at most (and with `last`, once more): the pushes' bytes and rates."""
-        if self.push_dir is not None and (last or now - self.read_at >= 1):
+    def read_pushes(self, now: float, runs: Iterable[Run] = (), last: bool = False) -> None:
+        """Once a second at most (and with `last`, once more): the pushes' bytes and rates,
+        this machine's and those the hubs' runs (`runs`) relay."""
+        if last or now - self.read_at >= 1:
             self.read_at = now
-            self.pushes = read_pushes(self.push_dir)
+            self.pushes = read_pushes(self.push_dir, [run.push_files for run in runs])
 
     def host(self, name: str) -> HostProgress | None:
         return self.states[self.hub_of[name]].hosts.get(name) if name in self.hub_of else None
@@ -654,8 +656,12 @@ def _run_wave(
     view.push_dir.mkdir(parents=True)
     for route, members in shares:
         suffix = f"-{route.name}" if route.name else ""
+        folder = rollout.workdir / f"wave-{wave}{suffix}"
+        # Through a hub, the pushes keep their files in the job's folder there (relay.py
+        # moves the path and relays them).
+        pushes = view.push_dir if route.hub is None else folder / "pushes"
         spec = build_spec(
-            rollout.workdir / f"wave-{wave}{suffix}",
+            folder,
             route.inventories,
             playbook=rollout.playbook,
             limit=",".join(members),
@@ -666,7 +672,7 @@ def _run_wave(
             via=route.hub,
             extravars={
                 **_transfer_vars(rollout, route, len(members)),
-                **({"lpdeploy_push_progress": str(view.push_dir)} if route.hub is None else {}),
+                "lpdeploy_push_progress": str(pushes),
                 **({"lpdeploy_force": True} if rollout.force else {}),
             },
         )
@@ -694,7 +700,7 @@ def _run_wave(
                         watched.add(id(run))
                         watch.ansible_started(group)
             view.note_finished(time.time())
-            view.read_pushes(time.time())
+            view.read_pushes(time.time(), [run for _, _, run in runs])
             progress.update(view)
             if quiet:
                 time.sleep(0.1)
@@ -714,7 +720,7 @@ def _run_wave(
             ]
         ) from None
     view.note_finished(time.time())
-    view.read_pushes(time.time(), last=True)
+    view.read_pushes(time.time(), [run for _, _, run in runs], last=True)
     progress.wave_finished(view)
     results = []
     for route, spec, _ in runs:

@@ -45,6 +45,9 @@ class Run:
     cancelled: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     runner: Any = None
+    push_files: dict[str, str] = field(default_factory=dict)
+    """A relayed run's push progress files on the hub, as last read (centre: text); a run
+    here leaves them where the controller reads them itself."""
 
     def cancel(self) -> None:
         """Hard stop: ansible-runner kills Ansible's process group at its next poll."""

@@ -9,6 +9,7 @@ advance: this machine's run folder is rewritten to the hub's in every environmen
 from __future__ import annotations
 
 import contextlib
+import shlex
 import shutil
 import subprocess
 import threading
@@ -27,6 +28,8 @@ from lpdeploy.runner.job import SECRETS_FILE, Event, Run, job_kwargs
 from lpdeploy.runner.spec import RunSpec, ssh_args
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+READ_GRACE = 60
+"""Seconds the hub's reading of push files waits for the job's folder to appear."""
 LOG = "relay.log"
 """The worker's stderr, kept beside the run's artifacts here."""
 
@@ -76,7 +79,8 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
     here = spec.private_data_dir
     job = f"{hubs.ROOT}/jobs/{uuid.uuid4().hex}"
     _stage(spec, here, job)
-    kwargs = job_kwargs(_on_hub(spec, here, job), here / SECRETS_FILE, Path(job) / SECRETS_FILE)
+    there = _on_hub(spec, here, job)
+    kwargs = job_kwargs(there, here / SECRETS_FILE, Path(job) / SECRETS_FILE)
     if spec.playbook is not None:
         kwargs["playbook"] = spec.playbook.name
     if hub.centre_key is not None:
@@ -92,6 +96,9 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
         hub.ssh(worker), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
         start_new_session=True,  # a Ctrl-C here must not cut the pipe: the run stops in order
     )  # fmt: skip
+
+    progress = there.extravars.get("lpdeploy_push_progress")
+    pushes = _read_pushes(run, str(progress), job) if progress else None
 
     def on_event(event: Event) -> bool:
         run.events.put(event)
@@ -109,6 +116,9 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
         except Exception as exc:  # a broken stream: said by relay_problem, not a traceback
             log.write(f"the job's stream broke: {type(exc).__name__}: {exc}\n".encode())
         finally:
+            if pushes is not None:
+                pushes.kill()  # the hub's loop ends at its next write
+                pushes.wait()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 pipe.wait(timeout=hubs.TIMEOUT)
             if pipe.poll() is None:
@@ -124,6 +134,39 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
     run.thread = threading.Thread(target=relay, name=f"relay-{hub.name}", daemon=True)
     run.thread.start()
     return run
+
+
+def _read_pushes(run: RelayRun, folder: str, job: str) -> subprocess.Popen[bytes]:
+    """The pushes' progress files in `folder` on the hub, read there once a second and
+    streamed back over one connection into `run.push_files` (best effort: without them the
+    progress shows the task, not the bytes). The loop there ends when the connection does,
+    or once the job's folder is gone."""
+    where, done = shlex.quote(folder), shlex.quote(job)
+    script = (
+        f"n=0; while [ -d {done} ] || [ $n -lt {READ_GRACE} ]; do n=$((n+1)); "
+        f'for f in {where}/*.json; do [ -f "$f" ] && b=${{f##*/}} && '
+        f'printf "%s\\t%s\\n" "${{b%.json}}" "$(cat "$f" 2>/dev/null)"; done; '
+        "echo .; sleep 1; done"
+    )
+    reader = subprocess.Popen(
+        run.hub.ssh(script), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+    def read() -> None:
+        assert reader.stdout is not None
+        files: dict[str, str] = {}
+        for line in reader.stdout:
+            text = line.decode(errors="replace").rstrip("\n")
+            if text == ".":
+                run.push_files, files = files, {}
+            elif "\t" in text:
+                centre, _, state = text.partition("\t")
+                files[centre] = state
+        reader.stdout.close()
+
+    threading.Thread(target=read, name=f"pushes-{run.hub.name}", daemon=True).start()
+    return reader
 
 
 def relay_problem(spec: RunSpec) -> str:
@@ -181,6 +224,9 @@ def _stage(spec: RunSpec, here: Path, job: str) -> None:
 def _on_hub(spec: RunSpec, here: Path, job: str) -> RunSpec:
     """The spec as the worker runs it: paths under this run's folder moved to the job's."""
     envvars = {k: v.replace(str(here), job) for k, v in spec.envvars.items()}
+    extravars = {
+        k: v.replace(str(here), job) if isinstance(v, str) else v for k, v in spec.extravars.items()
+    }
     envvars["PATH"] = f"{hubs.VENV}/bin:{SYSTEM_PATH}"
     envvars["ANSIBLE_SSH_ARGS"] = ssh_args([Path(job) / "known_hosts"])
     module_args = spec.module_args
@@ -189,6 +235,6 @@ def _on_hub(spec: RunSpec, here: Path, job: str) -> RunSpec:
     return RunSpec(
         private_data_dir=Path(job), inventory=[], playbook=spec.playbook, module=spec.module,
         module_args=module_args, host_pattern=spec.host_pattern, limit=spec.limit,
-        forks=spec.forks, check=spec.check, extravars=spec.extravars, envvars=envvars,
+        forks=spec.forks, check=spec.check, extravars=extravars, envvars=envvars,
         secrets=spec.secrets,
     )  # fmt: skip

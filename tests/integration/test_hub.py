@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -373,10 +374,15 @@ def test_the_later_waves_are_staged_ahead_through_a_hub(hub_lab: Lab, tmp_path: 
     for name in ("centre-01", *later):  # the bundle and the record of it gone: all to send
         on(hub_lab, name, "rm -rf /srv/lpdeploy/bundles/ahead-en /var/lib/lpdeploy/desired-state")
 
-    applied = lpdeploy(home, *apply_args)
+    applied = lpdeploy(home, *apply_args, "--bwlimit", "16mbit")  # the canary: about 13 s
     assert applied.returncode == 0, applied.stdout + applied.stderr
     sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(applied.stdout)["centres"]}
     assert sent["centre-01"] > 0.9 * AHEAD_SIZE, sent  # the canary: all of it, in its wave
+    # The canary's push on the hub, live here (its progress files relayed): bytes, a rate
+    # about the limit's, time left.
+    rates = [float(r) for r in re.findall(r"wave 1 bundles: .*, ([\d.]+) Mbit/s, about \d+ s",
+                                          applied.stderr)]  # fmt: skip
+    assert rates and 4 <= rates[0] <= 20, applied.stderr
     assert max(sent[c] for c in later) < AHEAD_SIZE / 100, sent  # staged during the canary
     for name in later:
         current = on(hub_lab, name, "readlink -f /srv/lpdeploy/bundles/ahead-en/current")

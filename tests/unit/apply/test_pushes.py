@@ -15,6 +15,11 @@ def test_push_files_are_read_and_a_broken_one_waits_for_the_next_read(tmp_path: 
     (tmp_path / "centre-02.json").write_text('{"done": 3')  # being written
     (tmp_path / "centre-03.json.new").write_text("{}")
     assert read_pushes(tmp_path) == {"centre-01": Push(10, 40, 5, "big-en")}
+    # with those that hubs relay (centre: text), broken ones skipped the same way
+    relayed = [{"centre-04": '{"done": 1, "total": 2, "rate": 3}'}, {"centre-05": "{"}]
+    assert read_pushes(tmp_path, relayed) == {
+        "centre-01": Push(10, 40, 5, "big-en"), "centre-04": Push(1, 2, 3)}  # fmt: skip
+    assert read_pushes(None, relayed) == {"centre-04": Push(1, 2, 3)}
 
 
 def test_time_left_is_the_slowest_push_and_none_without_a_rate() -> None:

@@ -92,6 +92,7 @@ def test_the_job_is_staged_with_the_hubs_paths(tmp_path: Path) -> None:
     spec = build_spec(
         tmp_path / "run", [inventory, inventory], module="ansible.builtin.script",
         module_args=f"{script} arg", limit="a,b", known_hosts=[pinned], files=[script],
+        extravars={"lpdeploy_push_progress": str(tmp_path / "run" / "pushes"), "n": 1},
     )  # fmt: skip
     job = "/var/lib/lpdeploy-hub/jobs/x1"
     _stage(spec, spec.private_data_dir, job)
@@ -112,6 +113,7 @@ def test_the_job_is_staged_with_the_hubs_paths(tmp_path: Path) -> None:
     assert there.envvars["ANSIBLE_HOME"] == f"{job}/ansible"
     assert str(staged) not in json.dumps(there.envvars)
     assert there.envvars["PATH"].startswith(f"{hubs.VENV}/bin:")
+    assert there.extravars == {"lpdeploy_push_progress": f"{job}/pushes", "n": 1}
 
 
 def test_the_centres_key_reaches_ssh_agent_on_the_hub_and_no_file(tmp_path: Path, hub: Hub) -> None:
@@ -166,3 +168,28 @@ def test_a_broken_stream_is_said_not_a_traceback(
     assert run_to_end(spec) == []
     assert "the job's stream broke" in relay_problem(spec)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_relayed_runs_push_progress_is_read_on_the_hub_as_it_changes(
+    tmp_path: Path, hub: Hub
+) -> None:
+    script = tmp_path / "push.sh"  # a push that writes its progress file as it goes
+    script.write_text(
+        'mkdir -p "$1"\nfor i in 1 2 3 4 5 6 7 8; do\n'
+        '  printf \'{"done": %d, "total": 8, "rate": 1}\' "$i" > "$1/here.json.new"\n'
+        '  mv "$1/here.json.new" "$1/here.json"; sleep 0.5\ndone\n'
+    )
+    spec = build_spec(
+        tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.script",
+        module_args=f"{script} {{{{ lpdeploy_push_progress }}}}", limit="here", via=hub,
+        files=[script], extravars={"lpdeploy_push_progress": str(tmp_path / "run" / "pushes")},
+    )  # fmt: skip
+    run = start_run(spec)
+    seen = set()
+    while not run.finished:
+        state = run.push_files.get("here")
+        if state:
+            seen.add(json.loads(state)["done"])
+        time.sleep(0.2)
+    assert len(seen) >= 3 and seen <= set(range(1, 9)), seen  # read while it ran, not at the end
+    assert list((tmp_path / "hub" / "jobs").iterdir()) == []
