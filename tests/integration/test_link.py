@@ -116,9 +116,9 @@ def test_a_cut_transfer_over_a_thin_link_resumes_at_the_byte(lab: Lab, plan: Pat
         # what each centre was sent when it is done.
         rates = [float(r) for r in re.findall(r"wave 1 bundles: .*, ([\d.]+) Mbit/s, about",
                                               resumed.stderr)]  # fmt: skip
-        # The first line comes once a rate is known, over the push's first seconds, when the
-        # bytes already there are matched at disk speed; the last, 30 s on, is the limit's.
-        assert rates and 2 <= rates[-1] <= 4.4, resumed.stderr
+        # The rate is that of the bytes sent, from the first line (over the push's first
+        # seconds, while the bytes already there are matched at disk speed) to the last.
+        assert rates and max(rates) <= 4.8 and 2 <= rates[-1] <= 4.4, resumed.stderr
         assert f"{CENTRE} direct changed" in resumed.stderr
         assert re.search(rf"{CENTRE} direct changed \d+ changes, [\d.]+ MB of bundles sent",
                          resumed.stderr), resumed.stderr  # fmt: skip

@@ -14,6 +14,7 @@ import sys
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,6 +124,24 @@ def test_the_server_hashes_each_file_as_it_arrives(tmp_path: Path) -> None:
         assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
 
 
+def watched_push(
+    tmp_path: Path, source_dir: str, kib: int, progress: Path
+) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """Push bundle `a` at `kib` KiB/s, reading its progress file as it goes: the exit code,
+    the result, and each state seen."""
+    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(tmp_path / "srv"),
+            json.dumps([{"id": "a", "version": "1", "source": source_dir}]), str(kib),
+            str(progress)]  # fmt: skip
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    seen = []
+    while child.poll() is None:
+        if progress.exists():
+            seen.append(json.loads(progress.read_text()))
+        time.sleep(0.1)
+    out, _ = child.communicate()
+    return child.returncode, json.loads(out) if child.returncode == 0 else {}, seen
+
+
 def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     tmp_path: Path,
 ) -> None:
@@ -136,18 +155,9 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     stat = (tmp_path / "src-a" / "content" / "old.bin").stat()
     os.utime(there, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     progress = tmp_path / "progress.json"
-    argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(tmp_path / "srv"),
-            json.dumps([{"id": "a", "version": "1", "source": a}]), "512",
-            str(progress)]  # fmt: skip
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    seen = []
-    while child.poll() is None:
-        if progress.exists():
-            seen.append(json.loads(progress.read_text()))
-        time.sleep(0.1)
-    out, _ = child.communicate()
-    assert child.returncode == 0
-    assert json.loads(out)["changed"] is True
+    code, out, seen = watched_push(tmp_path, a, 512, progress)
+    assert code == 0
+    assert out["changed"] is True
     total = sum(len(data) for data in files.values())
     assert {s["total"] for s in seen} == {total} and {s["bundle"] for s in seen} == {"a"}
     moving = [s for s in seen if (4 << 20) <= s["done"] < total and s["rate"] > 0]
@@ -155,6 +165,23 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     # the rate is what moved: the 4 MiB found there do not count (512 KiB/s asked)
     assert max(s["rate"] for s in seen) < 1 << 20, seen
     assert json.loads(progress.read_text())["done"] == total
+
+
+def test_a_resumed_files_rate_is_what_crosses_the_link_not_what_is_matched(
+    tmp_path: Path,
+) -> None:
+    """Three quarters of a file came before a cut: rsync matches them at disk speed, but the
+    rate is that of the bytes it sends, within the limit."""
+    data = os.urandom(6 << 20)
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/big.bin": data})
+    arrived = tmp_path / "srv" / "a" / ".staging-1" / "content" / "big.bin"
+    arrived.parent.mkdir(parents=True)
+    arrived.write_bytes(data[: (9 << 20) // 2])
+    code, out, seen = watched_push(tmp_path, a, 256, tmp_path / "progress.json")
+    assert code == 0 and arrived.read_bytes() == data
+    assert out["sent"] < 2 << 20  # the missing 1.5 MiB, and rsync's own
+    rates = [s["rate"] for s in seen if s["rate"] > 0]
+    assert rates and max(rates) < 2 * 256 * 1024, seen  # 256 KiB/s asked
 
 
 def session(sid: int) -> list[int]:
