@@ -7,13 +7,12 @@ here: the old line must be removed by hand, after checking why the server change
 
 from __future__ import annotations
 
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lpdeploy.connect import TIMEOUT, Connection, known_name
+from lpdeploy.connect import TIMEOUT, Connection, Connector, direct, known_name
 
 if TYPE_CHECKING:
     import paramiko
@@ -34,17 +33,18 @@ class Offered:
         return f"{self.key.get_name()} {self.key.fingerprint}" if self.key else ""
 
 
-def fetch_keys(connections: list[Connection]) -> list[Offered]:
+def fetch_keys(connections: list[Connection], connect: Connector = direct) -> list[Offered]:
+    """`connect` opens the stream to a server (through a hub's SSH channels, for one)."""
     with ThreadPoolExecutor(max_workers=max(1, min(32, len(connections)))) as pool:
-        return list(pool.map(_fetch, connections))
+        return list(pool.map(lambda c: _fetch(c, connect), connections))
 
 
-def _fetch(connection: Connection) -> Offered:
+def _fetch(connection: Connection, connect: Connector) -> Offered:
     import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
     name = known_name(connection)
     try:
-        sock = socket.create_connection((connection.address, connection.port), TIMEOUT)
+        sock = connect(connection.address, connection.port)
         transport = paramiko.Transport(sock)
         try:
             options = transport.get_security_options()

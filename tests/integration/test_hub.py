@@ -27,6 +27,7 @@ from lpdeploy.lab.state import HostState
 
 from .test_arm64 import on
 from .test_diagnose import diagnose_and_check
+from .test_trust import lpdeploy as lpdeploy_own_ssh
 
 REPO = Path(__file__).parents[2]
 PROFILE = REPO / "tests" / "fixtures" / "profiles" / "lab3.yaml"
@@ -387,3 +388,34 @@ def test_the_later_waves_are_staged_ahead_through_a_hub(hub_lab: Lab, tmp_path: 
     for name in later:
         current = on(hub_lab, name, "readlink -f /srv/lpdeploy/bundles/ahead-en/current")
         assert current.endswith("/ahead-en/1.0.0"), current
+
+
+def test_trust_pins_the_centres_behind_a_hub_through_it(hub_lab: Lab, tmp_path: Path) -> None:
+    """An inventory that pins nothing: this machine cannot reach the centres behind the hub
+    to fetch their keys; through the hub (its own key pinned first), it can."""
+    home = tmp_path / "home"
+    bare = tmp_path / "inventory.yml"
+    bare.write_text(
+        hub_lab.inventory.read_text().replace(f"-o UserKnownHostsFile={hub_lab.known_hosts} ", "")
+    )
+    behind = ("--limit", "centre-01,centre-02,centre-03")
+    direct = lpdeploy_own_ssh(home, "trust", str(bare), *behind, "--yes", "--json")
+    assert direct.returncode == 1
+    assert {h["state"] for h in json.loads(direct.stdout)["hosts"]} == {"unreachable"}
+
+    trusted = lpdeploy_own_ssh(home, "trust", str(bare), "--via", "hub", *behind, "--yes", "--json")
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    rows = json.loads(trusted.stdout)["hosts"]
+    assert [(h["host"], h["state"]) for h in rows] == [
+        ("hub", "pinned-now"), *((f"centre-0{n}", "pinned-now") for n in (1, 2, 3))]  # fmt: skip
+    state = hub_lab.status()
+    assert state is not None
+    addresses = {h.address for h in state.hosts if h.id in ("hub", "centre-01", "centre-02",
+                                                              "centre-03")}  # fmt: skip
+    lab_lines = [line for line in hub_lab.known_hosts.read_text().splitlines()
+                 if line.split()[0] in addresses]  # fmt: skip
+    assert sorted((home / "known_hosts").read_text().splitlines()) == sorted(lab_lines)
+
+    again = lpdeploy_own_ssh(home, "trust", str(bare), "--via", "hub", *behind, "--json")
+    assert again.returncode == 0 and {h["state"] for h in json.loads(again.stdout)["hosts"]} == {
+        "pinned"}  # fmt: skip

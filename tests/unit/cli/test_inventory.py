@@ -105,3 +105,17 @@ def test_trust_and_preflight_refuse_it_until_filled_in(
     connections = centre_connections(load_plan(plan_file), target, None)
     assert sorted(connections) == ["lc-01", "lc-02", "lc-03"]
     assert connections["lc-03"].address == "192.0.2.7"
+
+
+def test_trust_refuses_a_limit_or_hub_the_inventory_does_not_name(
+    runner: CliRunner, plan_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "inventory.yml"
+    assert runner.invoke(app, ["inventory", str(plan_file), "--out", str(target)]).exit_code == 0
+    target.write_text(target.read_text().replace(ADDRESS, "192.0.2.7").replace(KEY_FILE, "/k"))
+    limited = runner.invoke(app, ["trust", str(target), "--limit", "lc-01,lc-09", "--json"])
+    assert limited.exit_code == 2, limited.output
+    assert "not hosts of the inventory: lc-09" in limited.stdout
+    via = runner.invoke(app, ["trust", str(target), "--via", "hub-x", "--json"])
+    assert via.exit_code == 2, via.output
+    assert "not a host of the inventory" in via.stdout
