@@ -6,13 +6,13 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import langcodes
 import yaml
 
 from lpdeploy import kolibri
 from lpdeploy.bundle.manifest import BundleManifest
 from lpdeploy.errors import InputError
 from lpdeploy.inventory.portal_text import portal_text
+from lpdeploy.language import language_autonym, language_name
 from lpdeploy.output import canonical_json
 from lpdeploy.plan.model import Plan, PlanCentre, PlanRegion
 
@@ -66,8 +66,8 @@ def centre_vars(
     languages = [
         {
             "tag": tag,
-            "name": str(langcodes.Language.get(tag).display_name()),
-            "autonym": str(langcodes.Language.get(tag).autonym()),
+            "name": language_name(tag),
+            "autonym": language_autonym(tag),
         }
         for tag in centre.languages
     ]

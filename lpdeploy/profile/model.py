@@ -8,10 +8,10 @@ import zoneinfo
 from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
-import langcodes
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from lpdeploy.language import language_valid
 from lpdeploy.profile.hardware import BUILTIN_HARDWARE, HardwareModel
 from lpdeploy.secrets import SecretName, SecretSource
 
@@ -24,7 +24,7 @@ Connectivity = Literal["offline", "intermittent", "low-bandwidth", "online"]
 
 
 def _check_language(tag: str) -> str:
-    if not langcodes.tag_is_valid(tag):
+    if not language_valid(tag):
         raise ValueError(f"'{tag}' is not a valid BCP 47 language tag (e.g. en, rhg, pt-BR)")
     return tag
 
