@@ -17,6 +17,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ PACKAGES = (
     "python3-venv",  # for a hub (`lpdeploy hub prepare`); centres do not install it
 )  # fmt: skip
 MANIFEST = "lpdeploy-repo.json"
+UPDATE_TRIES = 3
+UPDATE_PAUSE = 10.0
+"""Seconds before the second `apt-get update`; twice that before the third."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ def _download(
             mounted.append(target)
         _copy_apt_sources(root)
         chroot = ["chroot", str(root), "env", "DEBIAN_FRONTEND=noninteractive"]
-        run([*chroot, "apt-get", "-qq", "update"], timeout=900)
+        _update(chroot)
         offered = _offered(chroot, [p for p in packages if p in pins])
         asked = [f"{p}={pins[p]}" if pins.get(p) in offered.get(p, ()) else p for p in packages]
         run([*chroot, "apt-get", "-qq", "install", "-y", "--download-only",
@@ -141,6 +145,19 @@ def _download(
     finally:
         for target in reversed(mounted):
             run(["umount", "--recursive", "--lazy", str(target)], check=False)
+
+
+def _update(chroot: list[str]) -> None:
+    """`apt-get update`, tried again after a pause: a mirror caught mid-sync can answer, for a
+    moment, an index that fails its check (seen in CI: "InRelease is not signed")."""
+    for attempt in range(1, UPDATE_TRIES + 1):
+        try:
+            run([*chroot, "apt-get", "-qq", "-o", "Acquire::Retries=3", "update"], timeout=900)
+            return
+        except LabError:
+            if attempt == UPDATE_TRIES:
+                raise
+            time.sleep(UPDATE_PAUSE * attempt)
 
 
 def _offered(chroot: list[str], packages: list[str]) -> dict[str, set[str]]:
