@@ -167,6 +167,28 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     assert json.loads(progress.read_text())["done"] == total
 
 
+def test_no_rate_is_given_until_the_push_has_run_a_few_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first second is rsync's file list over a slow link: a rate from it alone would
+    read as weeks left (seen on the lab's 10 mbit, 300 ms link: 1.3 kbit/s, 21097 min)."""
+    helper = load_helper()
+    clock = [1000.0]
+    monkeypatch.setattr(helper, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    progress = tmp_path / "progress.json"
+    meter = helper.Meter(str(progress), 200_000_000)
+    meter.counted = True  # bytes sent: set by hand below, as the kernel would count them
+    meter.note(force=True)
+    clock[0] += 1.0
+    meter.sent = 170  # the file list
+    meter.note(force=True)
+    assert json.loads(progress.read_text())["rate"] == 0
+    clock[0] += 2.0
+    meter.sent += 2_250_000  # 9 Mbit/s for two seconds
+    meter.note(force=True)
+    assert 700_000 < json.loads(progress.read_text())["rate"] < 800_000  # 2.25 MB over 3 s
+
+
 def test_a_resumed_files_rate_is_what_crosses_the_link_not_what_is_matched(
     tmp_path: Path,
 ) -> None:
