@@ -147,7 +147,7 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
 ) -> None:
     # old.bin, found there, comes first in rsync's order: then.bin is pushed after it
     files = {"bundle.json": b"{}", "content/old.bin": os.urandom(4 << 20),
-             "content/then.bin": os.urandom(2 << 20)}  # fmt: skip
+             "content/then.bin": os.urandom(3 << 20)}  # fmt: skip
     a = source(tmp_path / "src-a", files)
     there = tmp_path / "srv" / "a" / ".staging-1" / "content" / "old.bin"
     there.parent.mkdir(parents=True)
@@ -161,7 +161,7 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
     total = sum(len(data) for data in files.values())
     assert {s["total"] for s in seen} == {total} and {s["bundle"] for s in seen} == {"a"}
     moving = [s for s in seen if (4 << 20) <= s["done"] < total and s["rate"] > 0]
-    assert moving, seen  # 2 MiB at 512 KiB/s: four seconds, a write each
+    assert moving, seen  # 3 MiB at 512 KiB/s: six seconds, a write each, rated from the third
     # the rate is what moved: the 4 MiB found there do not count (512 KiB/s asked)
     assert max(s["rate"] for s in seen) < 1 << 20, seen
     assert json.loads(progress.read_text())["done"] == total
@@ -170,8 +170,9 @@ def test_progress_counts_the_files_already_there_and_the_bytes_as_they_arrive(
 def test_no_rate_is_given_until_the_push_has_run_a_few_seconds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its first second is rsync's file list over a slow link: a rate from it alone would
-    read as weeks left (seen on the lab's 10 mbit, 300 ms link: 1.3 kbit/s, 21097 min)."""
+    """Its first second is rsync's file list over a slow link, and a push of staged files
+    sends little more: a rate from that alone would read as weeks left (seen on the lab's
+    10 mbit, 300 ms link: 1.3 kbit/s, 21097 min)."""
     helper = load_helper()
     clock = [1000.0]
     monkeypatch.setattr(helper, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
@@ -183,10 +184,14 @@ def test_no_rate_is_given_until_the_push_has_run_a_few_seconds(
     meter.sent = 170  # the file list
     meter.note(force=True)
     assert json.loads(progress.read_text())["rate"] == 0
+    clock[0] += 3.0
+    meter.sent = 600  # files found staged already: matched, hardly a byte sent
+    meter.note(force=True)
+    assert json.loads(progress.read_text())["rate"] == 0
     clock[0] += 2.0
     meter.sent += 2_250_000  # 9 Mbit/s for two seconds
     meter.note(force=True)
-    assert 700_000 < json.loads(progress.read_text())["rate"] < 800_000  # 2.25 MB over 3 s
+    assert 350_000 < json.loads(progress.read_text())["rate"] < 400_000  # 2.25 MB over 6 s
 
 
 def test_a_resumed_files_rate_is_what_crosses_the_link_not_what_is_matched(
