@@ -104,6 +104,10 @@ def build_spec(
         envvars={
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_PIPELINING": "True",
+            # A copy or template task's file goes through `dd` on the task's own SSH
+            # channel: sftp's session costs about 10 round trips more a file (docs/operations.md).
+            # The large archives set sftp back on their tasks (piped is slower for megabytes).
+            "ANSIBLE_SSH_TRANSFER_METHOD": "piped",
             "ANSIBLE_SSH_ARGS": ssh_args(known_hosts),
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir(home)),
             # Sockets named as OpenSSH names them, so that rsync's ssh can share them.
