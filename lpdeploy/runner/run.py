@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import ansible_runner
 from lpdeploy.output import write_atomic
 from lpdeploy.runner.job import SECRETS_FILE, Event, Run, job_kwargs
 from lpdeploy.runner.relay import start_relayed
-from lpdeploy.runner.spec import RunSpec
+from lpdeploy.runner.spec import RunSpec, control_path_dir
 
 
 def start_run(spec: RunSpec) -> Run:
@@ -43,9 +44,11 @@ def start_run(spec: RunSpec) -> Run:
 
 
 def _tidy(runner: Any, spec: RunSpec, sealed: Path) -> None:
-    """After a run: the one-time vault goes, and of the environment runner copied into
-    artifacts/*/command only what lpdeploy set stays (the user's may hold secrets)."""
+    """After a run: the one-time vault goes, its SSH connections close (with their folder),
+    and of the environment runner copied into artifacts/*/command only what lpdeploy set
+    stays (the user's may hold secrets)."""
     sealed.unlink(missing_ok=True)
+    close_connections(control_path_dir(spec.private_data_dir))
     command = Path(runner.config.artifact_dir) / "command"
     with contextlib.suppress(OSError, ValueError):
         document = json.loads(command.read_text(encoding="utf-8"))
@@ -67,3 +70,18 @@ def run_to_end(spec: RunSpec, on_event: Callable[[Event], None] | None = None) -
         seen.append(event)
         if on_event is not None:
             on_event(event)
+
+
+def close_connections(folder: Path) -> None:
+    """Close the shared SSH connections whose sockets are in `folder`, then remove it: no
+    other run uses them (each has a folder of its own), and ControlPersist would otherwise
+    keep them, and the folder for good, after the run."""
+    for socket in sorted(folder.glob("*")):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["ssh", "-F", "/dev/null", "-o", f"ControlPath={socket}", "-O", "exit", "lpdeploy"],
+                capture_output=True, timeout=10, check=False,
+            )  # fmt: skip
+        socket.unlink(missing_ok=True)  # the master may be a moment removing it itself
+    with contextlib.suppress(OSError):
+        folder.rmdir()

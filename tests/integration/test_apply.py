@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from lpdeploy.cli import app
 from lpdeploy.lab.fleet import Lab
+from lpdeploy.runner.spec import control_path_dir
 
 from .test_lab import hosts, ssh
 
@@ -55,9 +56,13 @@ def planned(plan: Path) -> dict[str, list[dict[str, Any]]]:
     return {c["id"]: c["bundles"] for c in json.loads(plan.read_text())["centres"]}
 
 
-def test_apply_serves_every_centre(lab: Lab, plan: Path) -> None:
+def test_apply_serves_every_centre(lab: Lab, plan: Path, home: Path) -> None:
     code, result = apply(plan, lab)
     assert code == 0, result
+    runs = [run for run in home.glob("runs/*/*") if (run / "artifacts").is_dir()]
+    assert any(run.name == "wave-1" for run in runs)
+    # Each run closed its shared SSH connections, and removed their folder, as it ended.
+    assert [run.name for run in runs if control_path_dir(run.resolve()).exists()] == []
     assert {c["centre"]: c["outcome"] for c in result["centres"]} == dict.fromkeys(
         ["centre-01", "centre-02", "centre-03"], "changed"
     )

@@ -1,0 +1,29 @@
+"""A run's shared SSH connections end with it, and their folder in the temporary directory
+goes: ControlPersist would keep them a minute after the run, and the folder for good (a day
+of test runs had left 847 of them)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from lpdeploy.runner.run import run_to_end
+from lpdeploy.runner.spec import build_spec, control_path_dir
+
+
+def test_a_runs_connection_folder_goes_when_it_ends(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {sys.executable}\n"
+    )
+    spec = build_spec(tmp_path / "run", inventory, module="ansible.builtin.ping")
+    folder = control_path_dir(spec.private_data_dir)
+    folder.mkdir()
+    # A socket no master listens on any more, as one whose ssh was killed leaves it.
+    with socket.socket(socket.AF_UNIX) as stale:
+        stale.bind(str(folder / "0123abcd"))
+    events = run_to_end(spec)
+    assert [e["event"] for e in events if e.get("event") == "runner_on_ok"] == ["runner_on_ok"]
+    assert not folder.exists()
