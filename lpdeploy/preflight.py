@@ -87,7 +87,9 @@ def _checks(
     centre: PlanCentre, connection: Connection, files: list[Path], connect: Connector
 ) -> tuple[list[CheckResult], Facts | None]:
     """paramiko raises a bare EOFError when the server hangs up (as a centre behind a hub
-    sometimes does just after an interrupted run): once more after a second, then say so."""
+    sometimes does just after an interrupted run), and `_facts` one when the connection went
+    before the answer (a hub's, dropped: the tunnel opens a new one): once more after a
+    second, then say so."""
     for attempt in (1, 2):
         try:
             return _checks_once(centre, connection, files, connect)
@@ -156,6 +158,8 @@ def _checks_once(
 def _facts(client: paramiko.SSHClient) -> Facts:
     _, stdout, _ = client.exec_command(FACTS, timeout=TIMEOUT)
     text = stdout.read().decode(errors="replace")
+    if not text.strip():  # every line of FACTS prints something: the connection went first
+        raise EOFError("the server closed the connection before it answered")
     found = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
     blocks, _, size = found.get("free", "").partition("*")
     return Facts(

@@ -26,6 +26,8 @@ ROOT = "/var/lib/lpdeploy-hub"
 VENV = "/opt/lpdeploy-hub"
 """The hub's Python environment (ansible-runner, ansible-core, lpdeploy), from the kit."""
 TIMEOUT = 10.0
+REOPEN = 2
+"""How many times a tunnel opens a new connection to the hub when its own dropped."""
 
 
 @dataclass(frozen=True)
@@ -122,31 +124,55 @@ class Hub:
 
     @contextlib.contextmanager
     def tunnel(self) -> Iterator[Connector]:
-        """A connector whose streams are SSH channels the hub opens to the centres."""
+        """A connector whose streams are SSH channels the hub opens to the centres. Should
+        the connection to the hub drop (a cut on its link), the next stream asked for opens
+        a new one, up to REOPEN times: the centres not yet reached are still reached."""
         import paramiko  # here, not at the top: every lpdeploy command would pay its start-up
 
-        try:
-            client = pinned_client(self.connection, list(self.known_hosts), timeout=TIMEOUT)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise NotRightError(f"hub {self.name}: {self.target}: {exc}") from None
-        transport = client.get_transport()
-        assert transport is not None
-        transport.set_keepalive(5)
+        def open_client() -> paramiko.SSHClient:
+            try:
+                client = pinned_client(self.connection, list(self.known_hosts), timeout=TIMEOUT)
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise NotRightError(f"hub {self.name}: {self.target}: {exc}") from None
+            transport = client.get_transport()
+            assert transport is not None
+            transport.set_keepalive(5)
+            return client
+
+        clients = [open_client()]
+        lock = threading.Lock()
+
+        def transport() -> paramiko.Transport:
+            with lock:
+                current = clients[-1].get_transport()
+                if (current is None or not current.is_active()) and len(clients) <= REOPEN:
+                    try:
+                        clients.append(open_client())
+                    except NotRightError as exc:
+                        raise OSError(f"through hub {self.name}: {exc}") from None
+                    current = clients[-1].get_transport()
+                assert current is not None
+                return current
 
         def connect(address: str, port: int) -> Any:
-            try:
-                return transport.open_channel(
-                    "direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=TIMEOUT
-                )
-            except paramiko.ChannelException as exc:
-                raise OSError(exc.code, f"through hub {self.name}: {exc.text}") from None
-            except (paramiko.SSHException, EOFError) as exc:  # the hub's connection dropped
-                raise OSError(f"through hub {self.name}: {exc or 'connection closed'}") from None
+            for attempt in (1, 2):
+                try:
+                    return transport().open_channel(
+                        "direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=TIMEOUT
+                    )
+                except paramiko.ChannelException as exc:  # the hub could not reach the centre
+                    raise OSError(exc.code, f"through hub {self.name}: {exc.text}") from None
+                except (paramiko.SSHException, EOFError) as exc:  # the hub's connection dropped
+                    if attempt == 2:
+                        said = exc or "connection closed"
+                        raise OSError(f"through hub {self.name}: {said}") from None
+            raise AssertionError("unreachable")
 
         try:
             yield connect
         finally:
-            client.close()
+            for client in clients:
+                client.close()
 
 
 def hub_from(name: str, connections: dict[str, Connection]) -> Hub:

@@ -127,13 +127,25 @@ def start_relayed(spec: RunSpec, hub: Hub) -> RelayRun:
             pipe.stdout.close()
             log.close()
             (here / SECRETS_FILE).unlink(missing_ok=True)
+            end = f"rm -f {job}.pid; {close_script(there.envvars['ANSIBLE_SSH_CONTROL_PATH_DIR'])}"
             with contextlib.suppress(subprocess.SubprocessError, OSError):
-                subprocess.run(hub.ssh(f"rm -f {job}.pid"), capture_output=True,
-                               timeout=hubs.TIMEOUT * 2, check=False)  # fmt: skip
+                subprocess.run(hub.ssh(end), capture_output=True, timeout=hubs.TIMEOUT * 2,
+                               check=False)  # fmt: skip
 
     run.thread = threading.Thread(target=relay, name=f"relay-{hub.name}", daemon=True)
     run.thread.start()
     return run
+
+
+def close_script(folder: str) -> str:
+    """POSIX sh that does on the hub what `close_connections` does here: the run's shared
+    SSH connections to its centres closed, their sockets and folder removed."""
+    where = shlex.quote(folder)
+    return (
+        f'for s in {where}/*; do [ -S "$s" ] && ssh -F /dev/null -o ControlPath="$s" '
+        '-O exit lpdeploy >/dev/null 2>&1; rm -f "$s"; done; '
+        f"rmdir {where} 2>/dev/null; true"
+    )
 
 
 def _read_pushes(run: RelayRun, folder: str, job: str) -> subprocess.Popen[bytes]:

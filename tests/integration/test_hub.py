@@ -123,6 +123,8 @@ def test_a_rollout_through_a_hub(hub_lab: Lab, tmp_path: Path) -> None:
     bundles = sum(f.stat().st_size for f in (kit / "bundles").rglob("*") if f.is_file())
     assert bundles < link < archive / 20, (link, bundles, archive)
     assert result["via"] == "hub" and 0 < result["sent_to_hub"] < link
+    # The runs' shared SSH connections from the hub to the centres closed as each ended.
+    assert on_hub(hub_lab, hub, "ls -d /tmp/lpd-cp-* 2>/dev/null; true") == ""
 
     verify = ("verify", str(plan), "--catalog", str(kit / "bundles"), *inventory, "--via", "hub")
     ready = lpdeploy(home, *verify, "--json")

@@ -60,6 +60,14 @@ def test_no_disk_answer_is_a_value_error() -> None:
         _facts(client("echo arch=amd64"))
 
 
+def test_no_answer_at_all_is_a_closed_connection_tried_once_more() -> None:
+    """Through a hub whose connection dropped mid-command, the command's output comes back
+    empty: an EOFError, which pre-flight tries once more (once said as "no facts: invalid
+    literal for int() with base 10: ''")."""
+    with pytest.raises(EOFError, match="closed the connection"):
+        _facts(client("true"))
+
+
 def centre(hardware: str = "rpi4-128g", arch: str = "arm64") -> PlanCentre:
     return PlanCentre.model_validate({
         "id": "c", "host": None, "wave": 1, "hardware": hardware, "arch": arch,

@@ -5,9 +5,11 @@ of test runs had left 847 of them)."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
+from lpdeploy.runner.relay import close_script
 from lpdeploy.runner.run import run_to_end
 from lpdeploy.runner.spec import build_spec, control_path_dir
 
@@ -27,3 +29,17 @@ def test_a_runs_connection_folder_goes_when_it_ends(tmp_path: Path) -> None:
     events = run_to_end(spec)
     assert [e["event"] for e in events if e.get("event") == "runner_on_ok"] == ["runner_on_ok"]
     assert not folder.exists()
+
+
+def test_the_hubs_end_of_run_script_closes_and_removes_the_folder(tmp_path: Path) -> None:
+    """What a relayed run sends the hub as it ends, run here on a folder like the hub's."""
+    folder = tmp_path / "lpd-cp-0123456789ab"
+    folder.mkdir()
+    with socket.socket(socket.AF_UNIX) as stale:
+        stale.bind(str(folder / "0123abcd"))
+    done = subprocess.run(["sh", "-c", close_script(str(folder))], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not folder.exists()
+    # Run again, the folder gone (a run whose Ansible never connected): nothing to say.
+    done = subprocess.run(["sh", "-c", close_script(str(folder))], capture_output=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")

@@ -139,3 +139,63 @@ def test_a_stopped_copy_to_the_hub_ends_and_the_next_sends_only_the_rest(
     sent = hub.push(source, str(there))
     assert sent < size - kept / 2
     assert (there / "big.bin").read_bytes() == (source / "big.bin").read_bytes()
+
+
+class FakeTransport:
+    """A connection to the hub: its channels, until it drops."""
+
+    def __init__(self, drops_on: str = "") -> None:
+        self.active, self.drops_on, self.channels = True, drops_on, list[str]()
+
+    def is_active(self) -> bool:
+        return self.active
+
+    def set_keepalive(self, interval: int) -> None:
+        pass
+
+    def open_channel(self, kind: str, dest: tuple[str, int], src: object, timeout: float) -> str:
+        import paramiko
+
+        if dest[0] == self.drops_on:  # the link is cut as the hub is asked
+            self.active = False
+        if not self.active:
+            raise paramiko.SSHException("SSH session not active")
+        self.channels.append(dest[0])
+        return f"{kind} to {dest[0]}"
+
+
+class FakeClient:
+    def __init__(self, transport: FakeTransport) -> None:
+        self.transport, self.closed = transport, False
+
+    def get_transport(self) -> FakeTransport:
+        return self.transport
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_tunnel_whose_hub_connection_drops_opens_a_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As pre-flight through a hub met once, right after the hub's link was shaped: its one
+    connection to the hub dropped, and the centres not reached yet failed with it."""
+    opened: list[FakeClient] = []
+    transports = [FakeTransport(drops_on="10.0.1.3" if n == 1 else "") for n in range(4)]
+
+    def pinned_client(*args: object, **kwargs: object) -> FakeClient:
+        opened.append(FakeClient(transports[len(opened)]))
+        return opened[-1]
+
+    monkeypatch.setattr("lpdeploy.runner.hub.pinned_client", pinned_client)
+    hub = hub_from("hub", connections())
+    with hub.tunnel() as connect:
+        assert connect("10.0.1.1", 22) == "direct-tcpip to 10.0.1.1"
+        transports[0].active = False  # dropped between two centres
+        assert connect("10.0.1.2", 22) == "direct-tcpip to 10.0.1.2"
+        assert connect("10.0.1.3", 22) == "direct-tcpip to 10.0.1.3"  # dropped as it asked
+        assert [t.channels for t in transports] == [["10.0.1.1"], ["10.0.1.2"], ["10.0.1.3"], []]
+        transports[2].active = False  # a third drop: REOPEN (2) used up, the centre fails
+        with pytest.raises(OSError, match="through hub hub: SSH session not active"):
+            connect("10.0.1.4", 22)
+    assert len(opened) == 3 and all(client.closed for client in opened)
