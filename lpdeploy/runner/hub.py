@@ -148,8 +148,8 @@ class Hub:
                 if (current is None or not current.is_active()) and len(clients) <= REOPEN:
                     try:
                         clients.append(open_client())
-                    except NotRightError as exc:
-                        raise OSError(f"through hub {self.name}: {exc}") from None
+                    except NotRightError as exc:  # it says which hub
+                        raise OSError(str(exc)) from None
                     current = clients[-1].get_transport()
                 assert current is not None
                 return current

@@ -199,3 +199,20 @@ def test_a_tunnel_whose_hub_connection_drops_opens_a_new_one(
         with pytest.raises(OSError, match="through hub hub: SSH session not active"):
             connect("10.0.1.4", 22)
     assert len(opened) == 3 and all(client.closed for client in opened)
+
+
+def test_a_hub_that_cannot_be_reached_again_fails_the_centre_with_its_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = FakeTransport()
+
+    def pinned_client(*args: object, **kwargs: object) -> FakeClient:
+        if first.active:
+            return FakeClient(first)
+        raise OSError("timed out")
+
+    monkeypatch.setattr("lpdeploy.runner.hub.pinned_client", pinned_client)
+    with hub_from("hub", connections()).tunnel() as connect:
+        first.active = False
+        with pytest.raises(OSError, match=r"^hub hub: root@10\.0\.0\.2: timed out$"):
+            connect("10.0.1.1", 22)
