@@ -6,18 +6,14 @@ machine whose cache survived restore it in seconds instead of building it again.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from lpdeploy.lab.emulation import emulated, machine_arch
-from lpdeploy.lab.system import LabError, run
+from lpdeploy.lab.system import LabError, flocked, run
 from lpdeploy.output import write_atomic
 
 RELEASE = "bookworm"
@@ -110,20 +106,10 @@ def ensure_base(cache: Path, arch: str | None = None) -> Path:
     if (root / ".complete").exists():
         return root
     cache.mkdir(parents=True, exist_ok=True)
-    with _locked(cache / f".base-{key}.lock"):  # one build at a time, whoever asks
+    with flocked(cache / f".base-{key}.lock"):  # one build at a time, whoever asks
         if (root / ".complete").exists():  # another process built it meanwhile
             return root
         return _build(cache, arch, key, root, archive)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _unmount_under(folder: Path) -> None:

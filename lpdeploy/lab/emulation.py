@@ -12,14 +12,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from lpdeploy.errors import InputError, MissingToolError
-from lpdeploy.lab.system import LAB_ROOT, LabError, run
+from lpdeploy.lab.system import LAB_ROOT, LabError, flocked, run
 from lpdeploy.output import write_atomic
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
@@ -28,6 +30,7 @@ QEMU = {"arm64": "aarch64", "amd64": "x86_64"}
 RULES = Path("/usr/lib/binfmt.d")
 RECORD = LAB_ROOT / "emulation.json"
 """What the labs changed, shared by every lab (and base build) on this machine."""
+LOCK = LAB_ROOT / "emulation.lock"
 
 
 @functools.cache
@@ -53,6 +56,15 @@ class Changed(BaseModel):
 Record = dict[str, Changed]
 
 
+@contextlib.contextmanager
+def locked() -> Iterator[None]:
+    """One process at a time reads, changes and writes binfmt_misc and the record: two at
+    once lost one's entry, and the other, the last out as it thought, took the rule away
+    under the first (a package build failed with "Exec format error" while a lab went down)."""
+    with flocked(LOCK):
+        yield
+
+
 def ensure_emulation(arch: str, lab: str, record: Path = RECORD) -> None:
     """Make this machine run `arch` programs; say how when it cannot (exit 2 or 3)."""
     if arch == machine_arch():
@@ -63,6 +75,12 @@ def ensure_emulation(arch: str, lab: str, record: Path = RECORD) -> None:
             f"{arch} lab servers run under emulation, which needs qemu-user-static: "
             "`apt-get install -y qemu-user-static`"
         )
+    with locked():
+        _ensure(arch, lab, record)
+
+
+def _ensure(arch: str, lab: str, record: Path) -> None:
+    binary, rule = interpreter(arch), RULES / f"qemu-{QEMU[arch]}.conf"
     kept = _load(record)
     changed = kept.setdefault(arch, Changed())
     if not (BINFMT / "register").exists():
@@ -93,6 +111,11 @@ def ensure_emulation(arch: str, lab: str, record: Path = RECORD) -> None:
 
 def release_emulation(lab: str, record: Path = RECORD) -> None:
     """The lab no longer needs emulation: the last lab out puts the machine back."""
+    with locked():
+        _release(lab, record)
+
+
+def _release(lab: str, record: Path) -> None:
     kept = _load(record)
     for arch, changed in list(kept.items()):
         if lab not in changed.labs:
@@ -115,7 +138,9 @@ def release_emulation(lab: str, record: Path = RECORD) -> None:
 
 @contextlib.contextmanager
 def emulated(arch: str, user: str) -> Iterator[None]:
-    """`arch` programs run inside the block (building a base, resolving its packages)."""
+    """`arch` programs run inside the block (building a base, resolving its packages).
+    Each block is a user of its own (two package builds at once are two users)."""
+    user = f"{user}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     ensure_emulation(arch, user)
     try:
         yield
@@ -172,12 +197,22 @@ def _registration(entry: Path) -> str:
 
 
 def _load(record: Path) -> Record:
+    """The record, less the `emulated` blocks whose process is gone (killed in the block)."""
     if not record.exists():
         return {}
     with contextlib.suppress(ValueError):
         loaded = json.loads(record.read_text())
-        return {arch: Changed.model_validate(value) for arch, value in loaded.items()}
+        kept = {arch: Changed.model_validate(value) for arch, value in loaded.items()}
+        for changed in kept.values():
+            changed.labs = [user for user in changed.labs if _alive(user)]
+        return kept
     return {}
+
+
+def _alive(user: str) -> bool:
+    """A lab (a name) lives until it goes down; an `emulated` block as long as its process."""
+    parts = user.split(":")
+    return len(parts) != 3 or not parts[1].isdigit() or Path(f"/proc/{parts[1]}").exists()
 
 
 def _save(record: Path, kept: Record) -> None:

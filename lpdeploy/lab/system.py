@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lpdeploy.errors import LpdeployError, MissingToolError
@@ -67,3 +69,16 @@ def alive(pid: int | None) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+@contextlib.contextmanager
+def flocked(path: Path) -> Iterator[None]:
+    """The block runs holding an exclusive flock on `path` (made if missing): one process
+    at a time, whoever asks; the kernel drops it should the holder die."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

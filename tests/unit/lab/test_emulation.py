@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from lpdeploy.errors import RC, LpdeployError
 from lpdeploy.lab import emulation
-from lpdeploy.lab.emulation import BINFMT, ensure_emulation, interpreter, release_emulation
+from lpdeploy.lab.emulation import BINFMT, ensure_emulation, interpreter
 from lpdeploy.lab.system import LabError
 
 needs_root = pytest.mark.skipif(
@@ -36,26 +37,29 @@ def test_the_last_lab_out_puts_back_what_was_there(tmp_path: Path) -> None:
     mounted = (BINFMT / "register").exists()
     if not mounted:
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
-    if registered() is not None:
-        pytest.skip("this machine has a qemu-aarch64 rule of its own: the test leaves it be")
-    (BINFMT / "register").write_text(OTHER)
-    try:
-        theirs = registered()
-        assert theirs is not None and "flags: \n" in theirs
-        ensure_emulation("arm64", "one", record)
-        ensure_emulation("arm64", "two", record)
-        ours = registered()
-        assert ours is not None and "flags: F" in ours
-        release_emulation("one", record)
-        assert registered() == ours  # lab two still runs arm64 servers
-        release_emulation("two", record)
-        assert registered() == theirs
-        assert not record.exists()
-    finally:
-        if ENTRY.exists():
-            ENTRY.write_text("-1")
-        if not mounted:
-            subprocess.run(["umount", str(BINFMT)], check=False)
+    # The machine's lock held throughout: no lab or package build of another test worker
+    # registers, relies on or removes the rule meanwhile (they wait).
+    with emulation.locked():
+        if registered() is not None:
+            pytest.skip("this machine has a qemu-aarch64 rule in use: the test leaves it be")
+        (BINFMT / "register").write_text(OTHER)
+        try:
+            theirs = registered()
+            assert theirs is not None and "flags: \n" in theirs
+            emulation._ensure("arm64", "one", record)
+            emulation._ensure("arm64", "two", record)
+            ours = registered()
+            assert ours is not None and "flags: F" in ours
+            emulation._release("one", record)
+            assert registered() == ours  # lab two still runs arm64 servers
+            emulation._release("two", record)
+            assert registered() == theirs
+            assert not record.exists()
+        finally:
+            if ENTRY.exists():
+                ENTRY.write_text("-1")
+            if not mounted:
+                subprocess.run(["umount", str(BINFMT)], check=False)
 
 
 def test_a_kernel_without_binfmt_misc_is_said_with_the_fix(
@@ -84,3 +88,26 @@ def test_without_qemu_the_install_command_is_said(
     with pytest.raises(LpdeployError, match="apt-get install -y qemu-user-static") as said:
         ensure_emulation("arm64", "one", tmp_path / "record.json")
     assert said.value.exit_code == RC.ENVIRONMENT
+
+
+def test_each_emulated_block_is_a_user_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two package builds at once both named themselves "package-repo": the first out was
+    the last out, as the record said, and took the rule away under the other."""
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(emulation, "ensure_emulation", lambda arch, u: calls.append(("+", u)))
+    monkeypatch.setattr(emulation, "release_emulation", lambda u: calls.append(("-", u)))
+    with emulation.emulated("arm64", "package-repo"), emulation.emulated("arm64", "package-repo"):
+        pass
+    users = [user for _, user in calls]
+    assert [sign for sign, _ in calls] == ["+", "+", "-", "-"] and len(set(users)) == 2
+    assert all(u.startswith(f"package-repo:{os.getpid()}:") for u in users)
+
+
+def test_a_block_whose_process_is_gone_no_longer_counts(tmp_path: Path) -> None:
+    record = tmp_path / "emulation.json"
+    gone = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    users = ["hub", f"package-repo:{os.getpid()}:0a1b2c3d", f"base-build:{gone}:4e5f6a7b"]
+    record.write_text(json.dumps({"arm64": {"labs": users}}))
+    assert emulation._load(record)["arm64"].labs == users[:2]
