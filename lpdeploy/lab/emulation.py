@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from lpdeploy.errors import InputError, MissingToolError
-from lpdeploy.lab.system import LAB_ROOT, LabError, flocked, run
+from lpdeploy.lab.system import LAB_ROOT, LabError, alive, flocked, run
 from lpdeploy.output import write_atomic
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
@@ -212,7 +212,7 @@ def _load(record: Path) -> Record:
 def _alive(user: str) -> bool:
     """A lab (a name) lives until it goes down; an `emulated` block as long as its process."""
     parts = user.split(":")
-    return len(parts) != 3 or not parts[1].isdigit() or Path(f"/proc/{parts[1]}").exists()
+    return len(parts) != 3 or not parts[1].isdigit() or alive(int(parts[1]))
 
 
 def _save(record: Path, kept: Record) -> None:
