@@ -23,7 +23,7 @@ bundles: setup
 	$(BIN)/python tools/build_bundles.py
 
 test: setup lint
-	NO_COLOR=1 $(BIN)/pytest -q -n 2
+	NO_COLOR=1 $(BIN)/pytest -q -n 3
 
 lint: setup
 	$(BIN)/ruff check lpdeploy tests bench tools

@@ -45,28 +45,40 @@ EMULATED = {
     "tests/unit/lab/test_emulation.py",
 }
 """Tests that run arm64 programs under emulation (or change how this machine runs them)."""
-OWN_LABS = {"tests/integration/test_hub.py", "tests/integration/test_rehearse.py"}
+OWN_LABS = {
+    "tests/integration/test_hub.py",
+    "tests/integration/test_link.py",
+    "tests/integration/test_rehearse.py",
+}
 """Integration tests with labs of their own, none of the session's shared labs."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Two groups for `pytest -n 2` (make test), each given whole to one process and run
-    there in order, as without -n. One: the session's shared labs and every test that
-    uses them. The other: the emulated arm64 servers (one core busy for minutes), the
-    tests with labs of their own, and the unit tests (some of which change how this
-    machine runs arm64 programs, so they must not run beside the emulated servers).
-    Measured: with the unit tests and the own-lab tests in the first group, the second was
-    done 35 min in, with the first about 10 min from its end. (xdist's `--dist loadgroup`
-    did not keep a group on one process with pytest 9.2 here: its marks reached no test
-    id.)"""
+    """Three groups for `pytest -n 3` (make test), each given whole to one process and run
+    there in order, as without -n:
+    - the session's shared labs and every test that uses them;
+    - the emulated arm64 servers (one core busy for minutes), then the unit tests (some of
+      which change how this machine runs arm64 programs: they run once those servers are
+      down, not beside them);
+    - the tests with labs of their own: hubs, and the thin links, which mostly wait on a
+      shaped link (the thin-link tests used 43% of one core over their 6.5 min).
+    Three processes on 2 cores: with two groups (the shared labs, the thin links among
+    them; all else), `.ci/run` took 34 min on one machine and 52 on another, each group
+    about half of the tests' time. (xdist's
+    `--dist loadgroup` did not keep a group on one process with pytest 9.2 here: its marks
+    reached no test id.)"""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-    class TwoGroups(LoadScopeScheduling):  # type: ignore[misc]
+    class Groups(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return "shared-labs" if shares_labs(nodeid.split("::", 1)[0]) else "the-rest"
+            return group(nodeid.split("::", 1)[0])
 
-    return TwoGroups(config, log)
+    return Groups(config, log)
 
 
-def shares_labs(path: str) -> bool:
-    return path.startswith("tests/integration/") and path not in EMULATED | OWN_LABS
+def group(path: str) -> str:
+    if path in OWN_LABS:
+        return "own-labs"
+    if path.startswith("tests/integration/") and path not in EMULATED:
+        return "shared-labs"
+    return "emulated-then-unit"

@@ -1,9 +1,9 @@
-"""A thin real link (issue 19), on the shared lab's centre-03: `lab shape` holds its link to
-8 mbit each way with 100 ms each way (a 200 ms round trip, through the user-space relay);
-a 54 MB bundle is cut mid-transfer; the run fails that centre; after heal, `--resume`
-(with `--bwlimit` at half the link) completes it within the limit and sends at most 1.1x
-the bytes that were missing, as the link's own counters count them, less what Ansible sends
-in a run that pushes nothing."""
+"""A thin real link (issue 19), on a lab of its own (centre-02, centre-03): `lab shape`
+holds centre-03's link to 8 mbit each way with 100 ms each way (a 200 ms round trip,
+through the user-space relay); a 54 MB bundle is cut mid-transfer; the run fails that
+centre; after heal, `--resume` (with `--bwlimit` at half the link) completes it within the
+limit and sends at most 1.1x the bytes that were missing, as the link's own counters count
+them, less what Ansible sends in a run that pushes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,19 @@ hardware: nuc-512g
 centres:
   - {id: centre-03, learners: 50}
 """
+
+
+@pytest.fixture(name="lab", scope="module")
+def fixture_link_lab() -> Iterator[Lab]:
+    """Two servers of this module's own (it mostly waits on a shaped link: it runs beside
+    the tests of the session's shared labs, in a process of its own)."""
+    lab = Lab("link")
+    lab.down()
+    try:
+        lab.up(["centre-02", "centre-03"])
+        yield lab
+    finally:
+        lab.down()
 
 
 @pytest.fixture(name="plan", scope="module")
@@ -79,9 +93,27 @@ def round_trip(address: str) -> float:
     return time.monotonic() - started
 
 
+def bare(lab: Lab, plan: Path, centre: str) -> None:
+    """Give `centre` an apply of a plan of no bundle (in French, which the catalog lacks),
+    on an unshaped link: its packages, services and bundle helper, and no big-en on its disk
+    or portal. A run over the thin link then does what an update of a centre's content
+    does (the packages are there: their steps are skipped), not a first install."""
+    home = plan.parent
+    profile = PROFILE.replace("lab-link", "lab-link-bare").replace("[en]", "[fr]")
+    (home / "bare.yaml").write_text(profile.replace("centre-03", centre))
+    bare = home / f"bare-{centre}.json"
+    done = lpdeploy(home, "plan", str(home / "bare.yaml"), "--catalog", str(home / "catalog"),
+                    "--out", str(bare))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [c["bundles"] for c in json.loads(bare.read_text())["centres"]] == [[]]
+    given = lpdeploy(home, *apply_args(lab, bare))
+    assert given.returncode == 0, given.stderr[-2000:]
+
+
 def test_a_cut_transfer_over_a_thin_link_resumes_at_the_byte(lab: Lab, plan: Path) -> None:
     centre = next(h for h in hosts(lab) if h.id == CENTRE)
     home = plan.parent
+    bare(lab, plan, CENTRE)
     try:
         shaped = lab.shape(CENTRE, LinkShape(rate=RATE, delay_ms=DELAY_MS))
         assert shaped is not None and shaped.relay_pid is not None
@@ -146,11 +178,6 @@ CANARY_PROFILE = (
     PROFILE.replace("lab-link", "lab-link-waves") + "  - {id: centre-02, learners: 50}\n"
 )
 """centre-03 first (the canary, wave 1), then centre-02."""
-BARE_PROFILE = (
-    PROFILE.replace("lab-link", "lab-link-bare")
-    .replace("[en]", "[fr]")
-    .replace("centre-03", "centre-02")
-)
 
 
 def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
@@ -167,19 +194,7 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
     assert done.returncode == 0, done.stderr
     assert [c["wave"] for c in json.loads(waves.read_text())["centres"]] == [1, 2]
     later = lab.host_dir("centre-02") / "srv" / "lpdeploy" / "bundles" / "big-en"
-    if not (lab.host_dir("centre-02") / "root" / "usr/local/sbin/lpdeploy-bundle").exists():
-        # A lab no earlier test provisioned: staging ahead needs rsync and the bundle helper
-        # there (a server's first apply brings them), so give centre-02 its first apply,
-        # from a plan of no bundle (in French, which the catalog lacks): big-en is then
-        # neither on its disk nor on its portal.
-        (home / "bare.yaml").write_text(BARE_PROFILE)
-        bare = home / "bare.json"
-        done = lpdeploy(home, "plan", str(home / "bare.yaml"), "--catalog",
-                        str(home / "catalog"), "--out", str(bare))  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert [c["bundles"] for c in json.loads(bare.read_text())["centres"]] == [[]]
-        given = lpdeploy(home, *apply_args(lab, bare))
-        assert given.returncode == 0, given.stderr[-2000:]
+    bare(lab, plan, "centre-02")  # staging ahead needs its rsync and bundle helper
     subprocess.run(["rm", "-rf", str(later)], check=True)
     for name in ("centre-02", "centre-03"):  # both run: the canary, and centre-02 after it
         (lab.host_dir(name) / "root" / "var/lib/lpdeploy/desired-state").unlink(missing_ok=True)
