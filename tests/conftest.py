@@ -47,26 +47,28 @@ EMULATED = {
 """Tests that run arm64 programs under emulation (or change how this machine runs them)."""
 OWN_LABS = {
     "tests/integration/test_hub.py",
-    "tests/integration/test_link.py",
+    "tests/integration/test_kolibri.py",
     "tests/integration/test_rehearse.py",
+    "tests/integration/test_usage.py",
 }
-"""Integration tests with labs of their own, none of the session's shared labs."""
+"""Integration tests with labs of their own, or the one session lab (Kolibri's) that no
+other module uses."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Three groups for `pytest -n 3` (make test), each given whole to one process and run
     there in order, as without -n:
-    - the session's shared labs and every test that uses them;
+    - the session's shared lab and every test that uses it, and the thin-link tests (a lab
+      of their own, mostly waiting on a shaped link: 43% of one core over their 6.5 min);
     - the emulated arm64 servers (one core busy for minutes), then the unit tests (some of
       which change how this machine runs arm64 programs: they run once those servers are
       down, not beside them);
-    - the tests with labs of their own: hubs, and the thin links, which mostly wait on a
-      shaped link (the thin-link tests used 43% of one core over their 6.5 min).
-    Three processes on 2 cores: with two groups (the shared labs, the thin links among
-    them; all else), `.ci/run` took 34 min on one machine and 52 on another, each group
-    about half of the tests' time. (xdist's
-    `--dist loadgroup` did not keep a group on one process with pytest 9.2 here: its marks
-    reached no test id.)"""
+    - the tests with labs of their own (hubs, rehearse), and Kolibri's lab with the
+      learning-outcome tests that follow it there.
+    With two groups (the shared labs, the thin links among them; all else), `.ci/run` took
+    34 min on one machine and 52 on another, each group about half of the tests' time.
+    (xdist's `--dist loadgroup` did not keep a group on one process with pytest 9.2 here:
+    its marks reached no test id.)"""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
     class Groups(LoadScopeScheduling):  # type: ignore[misc]
@@ -80,5 +82,5 @@ def group(path: str) -> str:
     if path in OWN_LABS:
         return "own-labs"
     if path.startswith("tests/integration/") and path not in EMULATED:
-        return "shared-labs"
+        return "shared-lab"
     return "emulated-then-unit"

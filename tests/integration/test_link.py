@@ -42,8 +42,8 @@ centres:
 
 @pytest.fixture(name="lab", scope="module")
 def fixture_link_lab() -> Iterator[Lab]:
-    """Two servers of this module's own (it mostly waits on a shaped link: it runs beside
-    the tests of the session's shared labs, in a process of its own)."""
+    """Two servers of this module's own, so that it can run in any group of tests
+    (tests/conftest.py), beside any other lab."""
     lab = Lab("link")
     lab.down()
     try:
