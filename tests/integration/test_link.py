@@ -101,12 +101,12 @@ def bare(lab: Lab, plan: Path, centre: str) -> None:
     home = plan.parent
     profile = PROFILE.replace("lab-link", "lab-link-bare").replace("[en]", "[fr]")
     (home / "bare.yaml").write_text(profile.replace("centre-03", centre))
-    bare = home / f"bare-{centre}.json"
+    empty = home / f"bare-{centre}.json"
     done = lpdeploy(home, "plan", str(home / "bare.yaml"), "--catalog", str(home / "catalog"),
-                    "--out", str(bare))  # fmt: skip
+                    "--out", str(empty))  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert [c["bundles"] for c in json.loads(bare.read_text())["centres"]] == [[]]
-    given = lpdeploy(home, *apply_args(lab, bare))
+    assert [c["bundles"] for c in json.loads(empty.read_text())["centres"]] == [[]]
+    given = lpdeploy(home, *apply_args(lab, empty))
     assert given.returncode == 0, given.stderr[-2000:]
 
 
