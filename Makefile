@@ -29,7 +29,7 @@ lint: setup
 	$(BIN)/ruff check lpdeploy tests bench tools
 	$(BIN)/ruff format --check lpdeploy tests bench tools
 	$(BIN)/mypy lpdeploy tests bench tools
-	$(BIN)/ansible-lint --profile production playbooks/
+	ANSIBLE_LIBRARY=playbooks/library $(BIN)/ansible-lint --profile production playbooks/
 
 setup: apt $(VENV)/.installed
 

@@ -147,7 +147,10 @@ def main() -> None:
             env = (
                 os.environ
                 | spec.envvars
-                | {"ANSIBLE_ROLES_PATH": str(REPO / "playbooks" / "roles")}
+                | {
+                    "ANSIBLE_ROLES_PATH": str(REPO / "playbooks" / "roles"),
+                    "ANSIBLE_LIBRARY": str(REPO / "playbooks" / "library"),  # beside site.yml
+                }
             )
             command = [
                 str(Path(sys.executable).parent / "ansible-playbook"),
@@ -157,7 +160,7 @@ def main() -> None:
             ]
             push_first = timed(command, env)
             push_again = timed(command, env)
-            roles = {"ANSIBLE_ROLES_PATH": env["ANSIBLE_ROLES_PATH"]}
+            roles = {k: env[k] for k in ("ANSIBLE_ROLES_PATH", "ANSIBLE_LIBRARY")}
             spec = replace(spec, private_data_dir=home / "push-steps", playbook=play,
                            envvars=spec.envvars | roles)  # fmt: skip
             folder = "/srv/lpdeploy/bundles/big-course"

@@ -1,6 +1,8 @@
-"""Which way each copied file crosses the link: Ansible's piped `dd` for the roles' own small
-files (runner/spec.py sets it), sftp for a file the run chooses, such as a package archive
-of megabytes, where piped took twice sftp's time over a 10 mbit, 300 ms link."""
+"""Which way each file crosses the link: the roles' own small files inside the module's run
+(playbooks/library/lpdeploy_file.py: one command on the connection, where `copy` and
+`template` cost five to seven), sftp for a file the run chooses, such as a package archive
+of megabytes, where piped `dd` (runner/spec.py's choice for Ansible's own transfers) took
+twice sftp's time over a 10 mbit, 300 ms link."""
 
 from __future__ import annotations
 
@@ -22,12 +24,12 @@ def tasks_in(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield item
 
 
-def copies() -> Iterator[tuple[Path, dict[str, Any]]]:
+def uses(module: str) -> Iterator[tuple[Path, dict[str, Any]]]:
     for path in sorted(PLAYBOOKS.rglob("*.yml")):
         document = yaml.safe_load(path.read_text())
         if isinstance(document, list):
             for task in tasks_in(document):
-                if "ansible.builtin.copy" in task:
+                if module in task:
                     yield path, task
 
 
@@ -37,11 +39,17 @@ def test_runs_send_small_files_piped() -> None:
 
 
 def test_a_file_the_run_chooses_goes_by_sftp() -> None:
-    chosen = [(path, task) for path, task in copies()
-              if str(task["ansible.builtin.copy"].get("src", "")).startswith("{{")]  # fmt: skip
+    chosen = list(uses("ansible.builtin.copy"))
     assert len(chosen) == 2  # the package archive, to a centre and to a hub
     for path, task in chosen:
+        assert str(task["ansible.builtin.copy"]["src"]).startswith("{{"), (path, task["name"])
         assert (task.get("vars") or {}).get("ansible_ssh_transfer_method") == "sftp", (
             path, task["name"])  # fmt: skip
-    own = [task for _, task in copies() if "src" in task["ansible.builtin.copy"]]
-    assert len(own) > len(chosen)
+
+
+def test_the_roles_own_files_travel_inside_the_module_run() -> None:
+    assert list(uses("ansible.builtin.template")) == []
+    own = [task["lpdeploy_file"] for _, task in uses("lpdeploy_file")]
+    assert len(own) >= 20
+    looked_up = [args for args in own if "lookup(" in args["content"]]
+    assert len(looked_up) >= 15  # the roles' files/ and templates/, rendered on the controller
