@@ -10,6 +10,9 @@ In one run, on the same lab and the same shaping:
   counters while the pushes run, against the limit (target: within 10%).
 
     python bench/thin_link.py [--mb 200] [--rate 10mbit] [--delay-ms 150] [--runs 1]
+                              [--no-bwlimit]
+
+(`--no-bwlimit`: the first two only; the limited apply is the longest step, half an hour.)
 
 Run as root. The centres lose the bundle (and their desired-state record) between steps,
 on their file systems, so that each step pushes every byte again.
@@ -111,6 +114,7 @@ def main() -> None:
     parser.add_argument("--rate", default="10mbit")
     parser.add_argument("--delay-ms", type=int, default=150)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--no-bwlimit", action="store_true")
     args = parser.parse_args()
     rate = parse_rate(args.rate, "--rate")
     lab = Lab("bthin")
@@ -122,7 +126,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             prepare = setup(lab, Path(tmp), args.mb)
             for _ in range(args.runs):
-                figures = measure(lab, hub.far_veth, prepare, rate, args.delay_ms)
+                figures = measure(lab, hub.far_veth, prepare, rate, args.delay_ms,
+                                  limit=not args.no_bwlimit)  # fmt: skip
                 figures |= {"bundle_mb": args.mb, "rate_bits": rate, "delay_ms": args.delay_ms}
                 print(json.dumps(figures), flush=True)
                 lab.shape("hub", None, far=True)
@@ -192,7 +197,9 @@ def setup(lab: Lab, tmp: Path, mb: int) -> Steps:
     return steps
 
 
-def measure(lab: Lab, far_veth: str, steps: Steps, rate: int, delay_ms: int) -> dict[str, object]:
+def measure(
+    lab: Lab, far_veth: str, steps: Steps, rate: int, delay_ms: int, limit: bool = True
+) -> dict[str, object]:
     lab.shape("hub", LinkShape(rate=rate, delay_ms=delay_ms), far=True)
     bundle = next((steps.tmp / "kit" / "bundles").glob(f"{BUNDLE}-*"))
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
@@ -219,14 +226,7 @@ def measure(lab: Lab, far_veth: str, steps: Steps, rate: int, delay_ms: int) -> 
         assert all(child.wait() == 0 for child in children)
         rsync_s = time.perf_counter() - start
     rsync_bytes = link.total()
-
-    steps.forget()
-    half = rate // 2
-    with Meter(far_veth) as link:
-        limited_s = steps.lpdeploy(*steps.apply, "--bwlimit", f"{half}bit")
-    used = link.busy_rate(half / 4)
-    limited_waves = steps.waves()
-    return {
+    figures = {
         "bench": "thin_link",
         "centres": len(CENTRES),
         "bundle_bytes": size,
@@ -236,6 +236,17 @@ def measure(lab: Lab, far_veth: str, steps: Steps, rate: int, delay_ms: int) -> 
         "rsync_s": round(rsync_s, 1),
         "rsync_link_bytes": rsync_bytes,
         "rsync_vs_apply": round(rsync_s / lp_s, 3),
+    }
+    if not limit:
+        return figures
+
+    steps.forget()
+    half = rate // 2
+    with Meter(far_veth) as link:
+        limited_s = steps.lpdeploy(*steps.apply, "--bwlimit", f"{half}bit")
+    used = link.busy_rate(half / 4)
+    limited_waves = steps.waves()
+    return figures | {
         "bwlimit_bits": half,
         "bwlimit_apply_s": round(limited_s, 1),
         "bwlimit_apply_waves": limited_waves,
