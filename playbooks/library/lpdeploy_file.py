@@ -57,8 +57,6 @@ def write(module, dest, data):
             handle.write(data)
         validate = module.params["validate"]
         if validate:
-            if "%s" not in validate:
-                module.fail_json(msg=f"validate must name the file as %s: {validate}")
             code, out, err = module.run_command(validate % temporary)
             if code != 0:
                 module.fail_json(msg=f"{validate % dest} refused the new content", rc=code,
@@ -79,6 +77,9 @@ def main():
         add_file_common_args=True,
         supports_check_mode=True,
     )
+    validate = module.params["validate"]
+    if validate and "%s" not in validate:
+        module.fail_json(msg=f"validate must name the file as %s: {validate}")
     dest = module.params["dest"]
     data = to_bytes(module.params["content"], errors="surrogate_or_strict")
     changed = read(dest) != data
