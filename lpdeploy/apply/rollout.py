@@ -449,9 +449,10 @@ def _start_ahead(
     shares: list[tuple[Route, list[str]]],
 ) -> list[Ahead]:
     """While the canary wave (`shares`) runs, push the later waves' bundles into staging on
-    their servers, through each route (ahead.py); a server that cannot take them yet (its
-    first apply) is left to its own wave. Through a hub that runs a canary too, the staging
-    waits for the canary's push there (_open_gates)."""
+    their servers, through each route (ahead.py), at idle priority; a server before its first
+    apply gets the bundle helper, and its bundles by tar (it has no rsync yet; under a
+    bandwidth limit it is left to its own wave). Through a hub that runs a canary too, the
+    staging waits for the canary's push there (_open_gates)."""
     stage = rollout.playbook.parent / STAGE_PLAYBOOK
     if rollout.check or not stage.exists():
         return []

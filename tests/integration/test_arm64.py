@@ -127,6 +127,11 @@ def test_a_mixed_fleet_is_deployed_from_one_kit(mixed: Lab, tmp_path: Path) -> N
     print(f"first apply, from the kit: {time.monotonic() - started:.1f} s")
     outcomes = {c["centre"]: c["outcome"] for c in json.loads(applied.stdout)["centres"]}
     assert outcomes == {PI: "changed", "nuc-01": "changed", "nuc-02": "changed"}
+    # The servers of wave 2, fresh (no rsync yet), got their bundles by tar while the canary
+    # ran: their own wave found every file there.
+    sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(applied.stdout)["centres"]}
+    print(f"bundle bytes sent in each centre's wave: {sent}")
+    assert sent[PI] < sent["nuc-01"] / 10 and sent["nuc-02"] < sent["nuc-01"] / 10, sent
 
     assert on(mixed, PI, "uname", "-m") == "aarch64"
     assert on(mixed, PI, "dpkg", "--print-architecture") == "arm64"

@@ -369,9 +369,9 @@ def test_the_later_waves_are_staged_ahead_through_a_hub(hub_lab: Lab, tmp_path: 
     apply_args = ("apply", str(kit / "plan.json"), "--kit", str(kit), *trusted, *inventory,
                   "--via", "hub", "--json")  # fmt: skip
     later = ("centre-02", "centre-03")
-    if any(on(hub_lab, c, "test -x /usr/local/sbin/lpdeploy-bundle && echo yes") != "yes"
-           for c in later):  # fmt: skip
-        # Run on its own: staging needs what a first apply brings (rsync, the bundle helper).
+    ready = "test -x /usr/local/sbin/lpdeploy-bundle && command -v rsync >/dev/null && echo yes"
+    if any(on(hub_lab, c, ready) != "yes" for c in later):
+        # Run on its own: staging under a bandwidth limit needs rsync (a first apply's).
         given = lpdeploy(home, *apply_args, "--limit", ",".join(later))
         assert given.returncode == 0, given.stdout + given.stderr
     for name in ("centre-01", *later):  # the bundle and the record of it gone: all to send

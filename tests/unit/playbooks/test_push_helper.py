@@ -274,14 +274,19 @@ def test_a_stopped_push_ends_its_rsync_and_closes_its_connection(
 
 
 # An ssh that logs its arguments and runs the command here: the server's CPU features line
-# comes from $FAKE_FLAGS.
+# comes from $FAKE_FLAGS, and where its rsync is unless $FAKE_NO_RSYNC.
 FAKE_SSH = """#!{python}
 import json, os, subprocess, sys
 with open(os.environ["FAKE_SSH_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
+if os.environ.get("FAKE_SSH_POLICY"):  # the scheduling policy ssh was started with
+    with open(os.environ["FAKE_SSH_POLICY"], "a") as policies:
+        policies.write(str(os.sched_getscheduler(0)) + "\\n")
 rest = sys.argv[sys.argv.index("centre") + 1:]
 if "cpuinfo" in " ".join(rest):
     print(os.environ["FAKE_FLAGS"])
+    if not os.environ.get("FAKE_NO_RSYNC"):
+        print("/usr/bin/rsync")
 elif rest:
     sys.exit(subprocess.run(["sh", "-c", " ".join(rest)]).returncode)
 """
@@ -309,7 +314,8 @@ def test_the_push_has_a_connection_of_its_own_with_aes_gcm_where_both_ends_have_
         log.write_text("")
         monkeypatch.setenv("FAKE_FLAGS", server)
         monkeypatch.setattr(helper, "local_flags", lambda local=local: local)
-        with helper.bulk_shell(rsh, "centre") as shell:
+        with helper.bulk_shell(rsh, "centre") as (shell, rsync_there):
+            assert rsync_there
             result, code = helper.push(shell, "centre", str(tmp_path / "srv"), bundles)
         assert code == 0 and result["pushed"] == ["a"]
         calls = [json.loads(line) for line in log.read_text().splitlines()]
@@ -324,3 +330,101 @@ def test_the_push_has_a_connection_of_its_own_with_aes_gcm_where_both_ends_have_
         assert all(("-c" in call) == gcm for call in bulk)
         assert not Path(sockets.pop()).parent.exists()
     assert (tmp_path / "srv" / "a" / ".staging-1" / "content" / "x.txt").read_bytes() == b"x"
+
+
+def fake_ssh(tmp_path: Path) -> Path:
+    ssh = tmp_path / "bin" / "ssh"
+    ssh.parent.mkdir(exist_ok=True)
+    ssh.write_text(FAKE_SSH.format(python=sys.executable))
+    ssh.chmod(0o755)
+    return ssh
+
+
+def server_helper(tmp_path: Path) -> dict[str, str]:
+    """The environment of a push whose server (here) has the bundle helper."""
+    helper = tmp_path / "lpdeploy-bundle"
+    helper.write_text(
+        f'#!/bin/sh\nexec {sys.executable} {HELPER.with_name("lpdeploy-bundle")} "$@"\n'
+    )
+    helper.chmod(0o755)
+    return {"LPDEPLOY_BUNDLE_HELPER": str(helper)}
+
+
+def test_a_server_without_rsync_gets_its_bundles_by_tar_and_rsync_then_sends_none(
+    tmp_path: Path,
+) -> None:
+    """Staging ahead of a first apply: no rsync on the server yet. The bundle arrives as a
+    tar stream, each file with its time to the nanosecond and hashed as it arrives; the
+    server's own wave, by rsync, then finds it all there."""
+    ssh = fake_ssh(tmp_path)
+    files = {"bundle.json": b"{}", "content/a/b.bin": os.urandom(300_000),
+             "content/c.txt": b"c"}  # fmt: skip
+    a = source(tmp_path / "src-a", files)
+    os.utime(Path(a) / "content/c.txt", ns=(1_600_000_000_123_456_789,) * 2)
+    root = tmp_path / "srv"
+    log = tmp_path / "ssh.log"
+    env = {**os.environ, **server_helper(tmp_path), "FAKE_SSH_LOG": str(log),
+           "FAKE_FLAGS": X86, "FAKE_NO_RSYNC": "1"}  # fmt: skip
+    bundles = json.dumps([{"id": "a", "version": "1", "source": a}])
+    argv = [sys.executable, str(HELPER), f"{ssh} -o ControlPersist=60s", "centre", str(root),
+            bundles]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["pushed"] == ["a"] and result["changed"]
+    assert sum(map(len, files.values())) < result["sent"] < 400_000  # the stream, headers too
+    calls = " ".join(" ".join(call) for call in map(json.loads, log.read_text().splitlines()))
+    assert "tar -x" in calls and "rsync --server" not in calls
+    staged = root / "a" / ".staging-1"
+    for path, data in files.items():
+        assert (staged / path).read_bytes() == data
+        assert (staged / path).stat().st_mtime_ns == (Path(a) / path).stat().st_mtime_ns
+    record = json.loads((root / "a" / ".hashes-1.json").read_text())
+    assert {name: digest for name, (_, _, digest) in record.items()} == {
+        path[len("content/"):]: hashlib.sha256(data).hexdigest()
+        for path, data in files.items() if path.startswith("content/")
+    }  # fmt: skip
+    again = run(root, [{"id": "a", "version": "1", "source": a}])  # the wave, by rsync
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["changed"] is False
+
+
+def test_without_rsync_a_bandwidth_limit_is_not_overrun_the_push_is_refused(
+    tmp_path: Path,
+) -> None:
+    ssh = fake_ssh(tmp_path)
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/x.bin": b"x" * 1000})
+    env = {**os.environ, "FAKE_SSH_LOG": str(tmp_path / "ssh.log"), "FAKE_FLAGS": X86,
+           "FAKE_NO_RSYNC": "1"}  # fmt: skip
+    argv = [sys.executable, str(HELPER), str(ssh), "centre", str(tmp_path / "srv"),
+            json.dumps([{"id": "a", "version": "1", "source": a}]), "500"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 3
+    assert "no rsync yet" in done.stderr and "its own wave" in done.stderr
+    assert json.loads(done.stdout)["pushed"] == []
+    assert not (tmp_path / "srv").exists()
+
+
+@pytest.mark.parametrize("rsync_there", [True, False])
+def test_an_idle_push_runs_at_idle_priority_here_and_on_the_server(
+    tmp_path: Path, rsync_there: bool
+) -> None:
+    """Staging ahead sets LPDEPLOY_PUSH_IDLE: every process the push starts here (rsync or
+    tar, ssh) is SCHED_IDLE, and so is its side on the server (through chrt)."""
+    ssh = fake_ssh(tmp_path)
+    a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/x.bin": b"x" * 1000})
+    policies, log = tmp_path / "policies", tmp_path / "ssh.log"
+    env = {**os.environ, "FAKE_SSH_LOG": str(log), "FAKE_FLAGS": X86,
+           "FAKE_SSH_POLICY": str(policies), "LPDEPLOY_PUSH_IDLE": "1",
+           **({} if rsync_there else {"FAKE_NO_RSYNC": "1"})}  # fmt: skip
+    argv = [sys.executable, str(HELPER), str(ssh), "centre", str(tmp_path / "srv"),
+            json.dumps([{"id": "a", "version": "1", "source": a}])]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert set(policies.read_text().split()) == {str(os.SCHED_IDLE)}
+    calls = [" ".join(json.loads(line)) for line in log.read_text().splitlines()]
+    unpacking = [call for call in calls if "tar -x" in call or "rsync --server" in call]
+    assert unpacking and all("chrt --idle 0 " in call for call in unpacking)
+    assert (tmp_path / "srv" / "a" / ".staging-1" / "content" / "x.bin").read_bytes() == b"x" * 1000
+    plain = run(tmp_path / "srv2", [{"id": "a", "version": "1", "source": a}])
+    assert plain.returncode == 0 and "chrt" not in " ".join(load_helper().rsync("ssh", a, "c:/t"))
