@@ -25,6 +25,10 @@ options:
   validate:
     description: A command run on the temporary file (C(%s)) before it is put in place.
     type: str
+  force:
+    description: With C(false), a file already at C(dest) is left as it is, whatever it holds.
+    type: bool
+    default: true
 extends_documentation_fragment: [files]
 attributes:
   check_mode:
@@ -73,6 +77,7 @@ def main():
             "dest": {"type": "path", "required": True},
             "content": {"type": "str", "required": True, "no_log": True},
             "validate": {"type": "str"},
+            "force": {"type": "bool", "default": True},
         },
         add_file_common_args=True,
         supports_check_mode=True,
@@ -81,6 +86,8 @@ def main():
     if validate and "%s" not in validate:
         module.fail_json(msg=f"validate must name the file as %s: {validate}")
     dest = module.params["dest"]
+    if not module.params["force"] and os.path.lexists(dest):
+        module.exit_json(changed=False, dest=dest)
     data = to_bytes(module.params["content"], errors="surrogate_or_strict")
     changed = read(dest) != data
     if changed and not module.check_mode:

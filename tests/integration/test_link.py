@@ -194,8 +194,12 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
     assert done.returncode == 0, done.stderr
     assert [c["wave"] for c in json.loads(waves.read_text())["centres"]] == [1, 2]
     later = lab.host_dir("centre-02") / "srv" / "lpdeploy" / "bundles" / "big-en"
-    bare(lab, plan, "centre-02")  # staging ahead needs its rsync and bundle helper
+    bare(lab, plan, "centre-02")  # provisioned: its rsync, its bundle helper, its portal
     subprocess.run(["rm", "-rf", str(later)], check=True)
+    # Staging ahead leaves a bundle helper already there as it is: a new one comes with the
+    # server's own wave, after the canary.
+    helper = lab.host_dir("centre-02") / "root" / "usr/local/sbin/lpdeploy-bundle"
+    helper.write_text(helper.read_text() + "# as an older lpdeploy left it\n")
     for name in ("centre-02", "centre-03"):  # both run: the canary, and centre-02 after it
         (lab.host_dir(name) / "root" / "var/lib/lpdeploy/desired-state").unlink(missing_ok=True)
     try:
@@ -219,6 +223,7 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
         )
         assert sum(p.stat().st_size for p in staged.glob("*.bin")) == SIZE
         assert not (later / "1.0.0").exists() and not (later / "current").exists()
+        assert helper.read_text().endswith("# as an older lpdeploy left it\n")
         # Staged is not served: verify does not count it, and the portal does not list it.
         checked = lpdeploy(home, "verify", str(waves), "--inventory", str(lab.inventory),
                            "--json")  # fmt: skip
@@ -231,6 +236,7 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(resumed.stdout)["centres"]}
         assert sent["centre-02"] < SIZE / 100  # staged already: matched, not sent
+        assert "older lpdeploy" not in helper.read_text()  # its own wave replaced it
         assert (later / "current").resolve().name == "1.0.0"
         assert "/courses/big-en/" in portal(lab, "centre-02")
     finally:

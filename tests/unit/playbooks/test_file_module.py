@@ -86,3 +86,17 @@ def test_a_missing_folder_is_a_clear_failure(tmp_path: Path) -> None:
     result = run(tmp_path, dest=str(dest), content="x\n")
     assert result["failed"] is True
     assert result["msg"] == f"the folder of {dest} does not exist"
+
+
+def test_without_force_a_file_already_there_is_left_as_it_is(tmp_path: Path) -> None:
+    """Staging ahead installs the bundle helper only where there is none: a server's own
+    wave, not the staging run, brings it a new one."""
+    dest = tmp_path / "lpdeploy-bundle"
+    first = run(tmp_path, dest=str(dest), content="new\n", mode="0755", force=False)
+    assert first["changed"] is True and dest.read_text() == "new\n"
+    dest.write_text("old\n")
+    dest.chmod(0o700)
+    again = run(tmp_path, dest=str(dest), content="newer\n", mode="0755", force=False)
+    assert again["changed"] is False and again["failed"] is False
+    assert dest.read_text() == "old\n" and dest.stat().st_mode & 0o777 == 0o700
+    assert run(tmp_path, dest=str(dest), content="newer\n", mode="0755")["changed"] is True
