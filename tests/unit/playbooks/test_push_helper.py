@@ -285,8 +285,7 @@ if os.environ.get("FAKE_SSH_POLICY"):  # the scheduling policy ssh was started w
 rest = sys.argv[sys.argv.index("centre") + 1:]
 if "cpuinfo" in " ".join(rest):
     print(os.environ["FAKE_FLAGS"])
-    if not os.environ.get("FAKE_NO_RSYNC"):
-        print("/usr/bin/rsync")
+    print("rsync: " + ("" if os.environ.get("FAKE_NO_RSYNC") else "/usr/bin/rsync"))
 elif rest:
     sys.exit(subprocess.run(["sh", "-c", " ".join(rest)]).returncode)
 """
@@ -428,3 +427,15 @@ def test_an_idle_push_runs_at_idle_priority_here_and_on_the_server(
     assert (tmp_path / "srv" / "a" / ".staging-1" / "content" / "x.bin").read_bytes() == b"x" * 1000
     plain = run(tmp_path / "srv2", [{"id": "a", "version": "1", "source": a}])
     assert plain.returncode == 0 and "chrt" not in " ".join(load_helper().rsync("ssh", a, "c:/t"))
+
+
+def test_a_tar_push_that_fails_says_what_tar_said(tmp_path: Path) -> None:
+    ssh = fake_ssh(tmp_path)
+    env = {**os.environ, "FAKE_SSH_LOG": str(tmp_path / "ssh.log"), "FAKE_FLAGS": "",
+           "FAKE_NO_RSYNC": "1"}  # fmt: skip
+    argv = [sys.executable, str(HELPER), str(ssh), "centre", str(tmp_path / "srv"),
+            json.dumps([{"id": "gone", "version": "1", "source": str(tmp_path / "nowhere")}])]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode != 0
+    assert done.stderr.startswith("gone 1: tar exit ") and "nowhere" in done.stderr
+    assert json.loads(done.stdout)["pushed"] == []
