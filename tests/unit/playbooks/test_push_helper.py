@@ -433,8 +433,9 @@ def test_a_tar_push_that_fails_says_what_tar_said(tmp_path: Path) -> None:
     ssh = fake_ssh(tmp_path)
     env = {**os.environ, "FAKE_SSH_LOG": str(tmp_path / "ssh.log"), "FAKE_FLAGS": "",
            "FAKE_NO_RSYNC": "1"}  # fmt: skip
+    gone = [{"id": "gone", "version": "1", "source": str(tmp_path / "nowhere")}]
     argv = [sys.executable, str(HELPER), str(ssh), "centre", str(tmp_path / "srv"),
-            json.dumps([{"id": "gone", "version": "1", "source": str(tmp_path / "nowhere")}])]
+            json.dumps(gone)]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     assert done.returncode != 0
     assert done.stderr.startswith("gone 1: tar exit ") and "nowhere" in done.stderr
