@@ -107,12 +107,7 @@ def test_the_server_hashes_each_file_as_it_arrives(tmp_path: Path) -> None:
     files = {"bundle.json": b"{}", **{f"content/f{n}.bin": os.urandom(300_000) for n in range(5)}}
     a = source(tmp_path / "src-a", files)
     root = tmp_path / "srv"
-    helper = tmp_path / "lpdeploy-bundle"  # as the role installs it on the server
-    helper.write_text(
-        f'#!/bin/sh\nexec {sys.executable} {HELPER.with_name("lpdeploy-bundle")} "$@"\n'
-    )
-    helper.chmod(0o755)
-    server = {**os.environ, "LPDEPLOY_BUNDLE_HELPER": str(helper)}
+    server = {**os.environ, **server_helper(tmp_path)}
     argv = [sys.executable, str(HELPER), LOCAL_SHELL, "centre", str(root),
             json.dumps([{"id": "a", "version": "1", "source": a}])]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, env=server, check=False)
@@ -231,10 +226,7 @@ def test_a_stopped_push_ends_its_rsync_and_closes_its_connection(
 ) -> None:
     """Stopped mid-file (Ansible's run ended), the push leaves no rsync, watch or ssh
     connection behind, and what arrived stays in staging for the next push."""
-    ssh = tmp_path / "bin" / "ssh"
-    ssh.parent.mkdir()
-    ssh.write_text(FAKE_SSH.format(python=sys.executable))
-    ssh.chmod(0o755)
+    ssh = fake_ssh(tmp_path)
     log = tmp_path / "ssh.log"
     env = {**os.environ, "FAKE_SSH_LOG": str(log), "FAKE_FLAGS": X86}
     a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/big.bin": os.urandom(4 << 20)})
@@ -300,10 +292,7 @@ def test_the_push_has_a_connection_of_its_own_with_aes_gcm_where_both_ends_have_
 ) -> None:
     helper = load_helper()
     assert [helper.has_aes(line) for line in (X86, PI4, PI5, "")] == [True, False, True, False]
-    ssh = tmp_path / "bin" / "ssh"
-    ssh.parent.mkdir()
-    ssh.write_text(FAKE_SSH.format(python=sys.executable))
-    ssh.chmod(0o755)
+    ssh = fake_ssh(tmp_path)
     log = tmp_path / "ssh.log"
     monkeypatch.setenv("FAKE_SSH_LOG", str(log))
     a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/x.txt": b"x"})
@@ -341,7 +330,7 @@ def fake_ssh(tmp_path: Path) -> Path:
 
 def server_helper(tmp_path: Path) -> dict[str, str]:
     """The environment of a push whose server (here) has the bundle helper."""
-    helper = tmp_path / "lpdeploy-bundle"
+    helper = tmp_path / "lpdeploy-bundle"  # as the role installs it on the server
     helper.write_text(
         f'#!/bin/sh\nexec {sys.executable} {HELPER.with_name("lpdeploy-bundle")} "$@"\n'
     )
