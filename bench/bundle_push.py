@@ -5,9 +5,14 @@ for 2,048: files of 4 KiB to 160 MiB).
 
 lpdeploy's push is the bundle_loader role: rsync into staging, every file's sha256 checked
 on the server, the version renamed into place and `current` switched. Two figures: the
-whole ansible-playbook run of the role (its start-up included), and the delivery step inside
-it (from the start of the push task to the end of check-and-activate, from the run's events),
-which is what a bundle adds to an apply.
+whole run of the role through ansible-runner (its start-up included), and the delivery step
+inside it (from the start of the push task to the end of check-and-activate, from the run's
+events), which is what a bundle adds to an apply. Beside them, `rsync -a` with AES-GCM, the
+cipher the push picks here.
+
+With `--rounds N`, N rounds on the same server, each measuring the three side by side, each
+first push into a folder that is not there, in an order that turns with each round; each
+round prints its figures (and the whole machine's CPU time over each first push).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import content
 import yaml
+from machine import Used, clear_page_cache, cpu_time
 
 from lpdeploy.bundle.build import build_bundle
 from lpdeploy.catalog import load_catalog
@@ -86,24 +92,37 @@ def delivery(events: list[dict[str, object]]) -> tuple[float, float]:
     return (end - start).total_seconds(), (pushed - start).total_seconds()
 
 
-def timed_run(spec: RunSpec) -> tuple[float, float, float]:
-    """(the whole run, its delivery step, the step's push task) in seconds."""
+def fresh(remove: list[str], bundle: Path) -> None:
+    """The state each first push starts from: its target folder not there, the server's
+    disk trimmed (the lab's disk is a sparse image: what a removal leaves allocated makes
+    the next writes cheaper or dearer), and the page cache holding the bundle and nothing
+    that the other pushes wrote."""
+    subprocess.run(remove, check=True)
+    clear_page_cache(bundle)
+
+
+def timed_run(spec: RunSpec) -> tuple[float, float, float, Used]:
+    """(the whole run, its delivery step, the step's push task) in seconds, and the
+    machine's CPU time over the run."""
     os.sync()  # each step starts with no other step's writes still going to the disk
     begin = time.perf_counter()
-    events = run_to_end(spec)
-    return time.perf_counter() - begin, *delivery(events)
+    with cpu_time() as used:
+        events = run_to_end(spec)
+    return time.perf_counter() - begin, *delivery(events), used
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str]) -> tuple[float, Used]:
     os.sync()
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+    with cpu_time() as used:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start, used
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mixed-mb", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     lab = Lab("bpush")
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,80 +143,99 @@ def main() -> None:
         try:
             lab.down()
             state = lab.up(["push-01"])
-            address = state.hosts[0].address
+            host = state.hosts[0]
             apply = [sys.executable, "-m", "lpdeploy", "apply", str(home / "plan.json"),
                      "--inventory", str(lab.inventory), "--json"]  # fmt: skip
             subprocess.run(apply, check=True, stdout=subprocess.DEVNULL)
-            ssh = " ".join(lab.ssh_command(state.hosts[0])[:-1])
-            rsync = ["rsync", "-a", "-e", ssh, f"{bundle}/", f"root@{address}:/srv/rsync-baseline/"]
-            env = dict(os.environ)
-            rsync_first = timed(rsync, env)
-            rsync_again = timed(rsync, env)
-            # The same with the cipher lpdeploy's push picks when both ends have AES (both
-            # do here): what of the push's speed is the cipher's.
-            gcm = ["rsync", "-a", "-e", f"{ssh} -c aes128-gcm@openssh.com", f"{bundle}/",
-                   f"root@{address}:/srv/rsync-gcm/"]  # fmt: skip
-            rsync_gcm = timed(gcm, env)
+            ssh = " ".join(lab.ssh_command(host)[:-1])
             play = home / "push.yml"
             bundles = [{"id": "big-course", "version": "1", "kind": "media", "source": str(bundle)}]
             play.write_text(yaml.safe_dump([{"name": "Push", "hosts": "all", "gather_facts": False,
                                              "vars": {"lpdeploy_bundles": bundles},
                                              "roles": ["bundle_loader"]}]))  # fmt: skip
             spec = build_spec(home / "push", lab.inventory, playbook=play)
-            env = (
-                os.environ
-                | spec.envvars
-                | {
-                    "ANSIBLE_ROLES_PATH": str(REPO / "playbooks" / "roles"),
-                    "ANSIBLE_LIBRARY": str(REPO / "playbooks" / "library"),  # beside site.yml
-                }
-            )
-            command = [
-                str(Path(sys.executable).parent / "ansible-playbook"),
-                "-i",
-                str(lab.inventory),
-                str(play),
-            ]
-            push_first = timed(command, env)
-            push_again = timed(command, env)
-            roles = {k: env[k] for k in ("ANSIBLE_ROLES_PATH", "ANSIBLE_LIBRARY")}
-            spec = replace(spec, private_data_dir=home / "push-steps", playbook=play,
-                           envvars=spec.envvars | roles)  # fmt: skip
-            folder = "/srv/lpdeploy/bundles/big-course"
-            subprocess.run(lab.ssh_command(state.hosts[0], "rm", "-rf", folder), check=True)
-            run_first, step_first, push_task = timed_run(spec)
-            _, step_again, _ = timed_run(spec)
+            roles = {
+                "ANSIBLE_ROLES_PATH": str(REPO / "playbooks" / "roles"),
+                "ANSIBLE_LIBRARY": str(REPO / "playbooks" / "library"),  # beside site.yml
+            }
+            spec = replace(spec, envvars=spec.envvars | roles)
+
+            def rsync(target: str, *cipher: str) -> dict[str, float]:
+                command = ["rsync", "-a", "-e", " ".join([ssh, *cipher]), f"{bundle}/",
+                           f"root@{host.address}:{target}/"]  # fmt: skip
+                first, used = timed(command)
+                again, _ = timed(command)
+                return {"s": first, "nochange_s": again, "cpu_busy_s": used.busy,
+                        "cpu_idle_s": used.idle}  # fmt: skip
+
+            def lpdeploy() -> dict[str, float]:
+                run, step, push, used = timed_run(spec)
+                _, again, _, _ = timed_run(spec)
+                return {"run_s": run, "s": step, "push_task_s": push, "nochange_s": again,
+                        "cpu_busy_s": used.busy, "cpu_idle_s": used.idle}  # fmt: skip
+
+            # Each round measures the three side by side, in an order that turns with each
+            # round, each first push from the same state (fresh()), so that no figure pays
+            # for another's leftovers, or always has the fresh server.
+            steps = {
+                "rsync": lambda: rsync("/srv/rsync-baseline"),
+                # The cipher lpdeploy's push picks when both ends have AES (both do here):
+                # what of the push's speed is the cipher's.
+                "rsync_gcm": lambda: rsync("/srv/rsync-gcm", "-c", "aes128-gcm@openssh.com"),
+                "step": lpdeploy,
+            }
+            folders = {"rsync": "/srv/rsync-baseline", "rsync_gcm": "/srv/rsync-gcm",
+                       "step": "/srv/lpdeploy/bundles/big-course"}  # fmt: skip
+            order = list(steps)
+            for number in range(1, args.rounds + 1):
+                measured: dict[str, dict[str, float]] = {}
+                for name in order:
+                    remove = f"rm -rf {folders[name]} && sync && fstrim /srv"
+                    fresh(lab.ssh_command(host, remove), bundle)
+                    measured[name] = steps[name]()
+                report(number, order, files, size, measured)
+                order = order[1:] + order[:1]
         finally:
             lab.down()
+
+
+def report(
+    number: int, order: list[str], files: int, size: int, measured: dict[str, dict[str, float]]
+) -> None:
+    rsync, gcm, step = measured["rsync"], measured["rsync_gcm"], measured["step"]
     figures = {
         "bench": "bundle_push",
+        "round": number,
+        "order": order,
         "files": files,
         "bytes": size,
-        "rsync_s": round(rsync_first, 2),
-        "rsync_gcm_s": round(rsync_gcm, 2),
-        "push_s": round(push_first, 2),
-        "push_vs_rsync": round(rsync_first / push_first, 2),
-        "rsync_nochange_s": round(rsync_again, 2),
-        "push_nochange_s": round(push_again, 2),
-        "push_vs_rsync_nochange": round(rsync_again / push_again, 2),
-        "run_s": round(run_first, 2),
-        "step_s": round(step_first, 2),
-        "step_vs_rsync": round(rsync_first / step_first, 2),
-        "step_vs_rsync_gcm": round(rsync_gcm / step_first, 2),
-        "step_push_task_s": round(push_task, 2),
-        "step_nochange_s": round(step_again, 2),
-        "step_vs_rsync_nochange": round(rsync_again / step_again, 2),
+        "rsync_s": round(rsync["s"], 2),
+        "rsync_gcm_s": round(gcm["s"], 2),
+        "run_s": round(step["run_s"], 2),
+        "run_vs_rsync": round(rsync["s"] / step["run_s"], 2),
+        "step_s": round(step["s"], 2),
+        "step_vs_rsync": round(rsync["s"] / step["s"], 2),
+        "step_vs_rsync_gcm": round(gcm["s"] / step["s"], 2),
+        "step_push_task_s": round(step["push_task_s"], 2),
+        "rsync_nochange_s": round(rsync["nochange_s"], 2),
+        "step_nochange_s": round(step["nochange_s"], 2),
+        "step_vs_rsync_nochange": round(rsync["nochange_s"] / step["nochange_s"], 2),
+        # CPU-seconds of the whole machine (controller and server) over each first push
+        # (the step's: over its whole run)
+        "cpu_busy_s": {name: round(m["cpu_busy_s"], 1) for name, m in measured.items()},
+        "cpu_idle_s": {name: round(m["cpu_idle_s"], 1) for name, m in measured.items()},
     }
-    print(f"first push: rsync -a {rsync_first:.1f} s, lpdeploy {push_first:.1f} s: "
-          f"{figures['push_vs_rsync']}x rsync's speed (target >= 0.9)")  # fmt: skip
-    print(f"no change:  rsync -a {rsync_again:.1f} s, lpdeploy {push_again:.1f} s: "
-          f"{figures['push_vs_rsync_nochange']}x")  # fmt: skip
-    print(f"delivery step inside the run: {step_first:.1f} s: {figures['step_vs_rsync']}x "
-          f"rsync's speed (its push task {push_task:.1f} s); no change {step_again:.1f} s: "
-          f"{figures['step_vs_rsync_nochange']}x")  # fmt: skip
-    print(f"rsync -a with AES-GCM (the push's cipher here): {rsync_gcm:.1f} s; the step is "
+    print(f"round {number} ({', '.join(order)}): rsync -a {rsync['s']:.1f} s, delivery step "
+          f"{step['s']:.1f} s: {figures['step_vs_rsync']}x rsync's speed (target >= 0.9); "
+          f"whole run {step['run_s']:.1f} s: {figures['run_vs_rsync']}x")  # fmt: skip
+    print(
+        f"  no change: rsync -a {rsync['nochange_s']:.2f} s, step {step['nochange_s']:.2f} s: "
+        f"{figures['step_vs_rsync_nochange']}x (target >= 0.83: at most 1.2x rsync's time)"
+    )
+    print(f"  rsync -a with AES-GCM (the push's cipher here): {gcm['s']:.1f} s; the step is "
           f"{figures['step_vs_rsync_gcm']}x its speed")  # fmt: skip
-    print(json.dumps(figures))
+    print(f"  CPU busy (s): {figures['cpu_busy_s']}; idle: {figures['cpu_idle_s']}")
+    print(json.dumps(figures), flush=True)
 
 
 if __name__ == "__main__":
