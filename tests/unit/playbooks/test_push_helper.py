@@ -274,6 +274,9 @@ with open(os.environ["FAKE_SSH_LOG"], "a") as log:
 if os.environ.get("FAKE_SSH_POLICY"):  # the scheduling policy ssh was started with
     with open(os.environ["FAKE_SSH_POLICY"], "a") as policies:
         policies.write(str(os.sched_getscheduler(0)) + "\\n")
+if "check" in sys.argv and os.environ.get("FAKE_MASTER_PID"):  # ssh -O check: the master
+    sys.stderr.write("Master running (pid=%s)\\n" % os.environ["FAKE_MASTER_PID"])
+    sys.exit(0)
 rest = sys.argv[sys.argv.index("centre") + 1:]
 if "cpuinfo" in " ".join(rest):
     print(os.environ["FAKE_FLAGS"])
@@ -281,6 +284,10 @@ if "cpuinfo" in " ".join(rest):
 elif rest:
     sys.exit(subprocess.run(["sh", "-c", " ".join(rest)]).returncode)
 """
+
+AUTOGROUPS = Path("/proc/self/autogroup").exists()
+"""Whether this kernel groups tasks by session (Debian's does)."""
+OUR_AUTOGROUP = Path("/proc/self/autogroup").read_text() if AUTOGROUPS else ""
 
 X86 = "flags\t\t: fpu vme sse2 aes pclmulqdq avx2"
 PI4 = "Features\t: fp asimd evtstrm crc32 cpuid"
@@ -398,21 +405,40 @@ def test_an_idle_push_runs_at_idle_priority_here_and_on_the_server(
     tmp_path: Path, rsync_there: bool
 ) -> None:
     """Staging ahead sets LPDEPLOY_PUSH_IDLE: every process the push starts here (rsync or
-    tar, ssh) is SCHED_IDLE, and so is its side on the server (through chrt)."""
+    tar, ssh) is SCHED_IDLE, and so is its side on the server (through chrt). Each session
+    it runs in has its autogroup at nice 19: its own (the Ansible run's), its ssh master's,
+    and on the server the shell's and that of the sshd above it."""
     ssh = fake_ssh(tmp_path)
     a = source(tmp_path / "src-a", {"bundle.json": b"{}", "content/x.bin": b"x" * 1000})
     policies, log = tmp_path / "policies", tmp_path / "ssh.log"
+    # A session of its own as the push's ssh master, whose pid `ssh -O check` gives.
+    master = subprocess.Popen(["sleep", "60"], start_new_session=True)
     env = {**os.environ, "FAKE_SSH_LOG": str(log), "FAKE_FLAGS": X86,
            "FAKE_SSH_POLICY": str(policies), "LPDEPLOY_PUSH_IDLE": "1",
+           "FAKE_MASTER_PID": str(master.pid),
            **({} if rsync_there else {"FAKE_NO_RSYNC": "1"})}  # fmt: skip
     argv = [sys.executable, str(HELPER), str(ssh), "centre", str(tmp_path / "srv"),
             json.dumps([{"id": "a", "version": "1", "source": a}])]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    assert done.returncode == 0, done.stderr
+    try:
+        # In a session of its own, as Ansible runs it: it lowers its own session's autogroup.
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
+                              start_new_session=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        if AUTOGROUPS:
+            assert Path(f"/proc/{master.pid}/autogroup").read_text().split()[-1] == "19"
+    finally:
+        master.kill()
+        master.wait()
     assert set(policies.read_text().split()) == {str(os.SCHED_IDLE)}
     calls = [" ".join(json.loads(line)) for line in log.read_text().splitlines()]
     unpacking = [call for call in calls if "tar -x" in call or "rsync --server" in call]
     assert unpacking and all("chrt --idle 0 " in call for call in unpacking)
+    watching = [call for call in calls if " watch " in call]
+    assert watching
+    for call in [*unpacking, *watching]:
+        assert "echo 19 >/proc/self/autogroup; echo 19 >/proc/$PPID/autogroup;" in call
+    if AUTOGROUPS:  # the test's own session is not the push's: left as it was
+        assert Path("/proc/self/autogroup").read_text() == OUR_AUTOGROUP
     assert (tmp_path / "srv" / "a" / ".staging-1" / "content" / "x.bin").read_bytes() == b"x" * 1000
     plain = run(tmp_path / "srv2", [{"id": "a", "version": "1", "source": a}])
     assert plain.returncode == 0 and "chrt" not in " ".join(load_helper().rsync("ssh", a, "c:/t"))
