@@ -10,6 +10,7 @@ and its page cache.
 from __future__ import annotations
 
 import os
+import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ class Used:
     """idle and iowait: cores with nothing to run."""
     steal: float = 0.0
     """time the hypervisor gave to other machines."""
+    servers: float = 0.0
+    """of `busy`, the lab servers' own (their cgroup's), when the step was given one."""
+    here: float = 0.0
+    """of `busy`, the measured processes' and all they waited for (the controller's side,
+    less the ssh masters that run detached)."""
 
 
 def _sample() -> list[int]:
@@ -34,10 +40,28 @@ def _sample() -> list[int]:
     return [int(value) for value in fields[1:9]]
 
 
+def _cgroup_seconds(cgroup: Path | None) -> float:
+    """CPU-seconds used so far in a cgroup (v2's cpu.stat: counted with or without its cpu
+    controller); 0 without one."""
+    if cgroup is None or not (cgroup / "cpu.stat").exists():
+        return 0.0
+    for line in (cgroup / "cpu.stat").read_text().splitlines():
+        name, value = line.split()
+        if name == "usage_usec":
+            return int(value) / 1e6
+    return 0.0
+
+
+def _children_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 @contextmanager
-def cpu_time() -> Iterator[Used]:
+def cpu_time(servers: Path | None = None) -> Iterator[Used]:
+    """`servers`: the lab's cgroup, holding its servers' processes."""
     used = Used()
-    before = _sample()
+    before, there, here = _sample(), _cgroup_seconds(servers), _children_seconds()
     try:
         yield used
     finally:
@@ -47,6 +71,8 @@ def cpu_time() -> Iterator[Used]:
         used.busy = user + nice + system + irq + softirq
         used.idle = idle + iowait
         used.steal = steal
+        used.servers = _cgroup_seconds(servers) - there
+        used.here = _children_seconds() - here
 
 
 def clear_page_cache(*hot: Path) -> None:
