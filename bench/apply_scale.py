@@ -22,15 +22,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import content
-from machine import Used, clear_page_cache, cpu_time
+from machine import Used, clear_page_cache, timed
 
 from lpdeploy.catalog import load_catalog
 from lpdeploy.lab.emulation import machine_arch
-from lpdeploy.lab.fleet import Lab
+from lpdeploy.lab.fleet import CGROUP_ROOTS, Lab
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan import build_plan
 from lpdeploy.profile import load_profile
@@ -50,26 +49,20 @@ centres:
 
 USED: dict[str, Used] = {}
 """The machine's CPU time over each measured step, by the step's figure name."""
-LAB_CGROUP = Path("/sys/fs/cgroup/unified/lpdeploy-bench")
-"""The lab's cgroup (lpdeploy/lab/fleet.py): its servers' share of that time."""
+LAB = "bench"
+LAB_CGROUP = CGROUP_ROOTS[1] / f"lpdeploy-{LAB}"
+"""The lab's cgroup in the unified hierarchy (lpdeploy/lab/fleet.py): its servers' share."""
 
 
 def lpdeploy(name: str, *args: str) -> float:
-    os.sync()  # each step starts with no other step's writes still going to the disk
-    start = time.perf_counter()
-    with cpu_time(LAB_CGROUP) as USED[name]:
-        subprocess.run([sys.executable, "-m", "lpdeploy", *args], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-    return time.perf_counter() - start
+    seconds, USED[name] = timed([sys.executable, "-m", "lpdeploy", *args], servers=LAB_CGROUP)
+    return seconds
 
 
 def ansible(name: str, tool: str, *args: str, env: dict[str, str]) -> float:
-    os.sync()
-    start = time.perf_counter()
-    with cpu_time(LAB_CGROUP) as USED[name]:
-        subprocess.run([str(Path(sys.executable).parent / tool), *args], check=True,
-                       stdout=subprocess.DEVNULL, env=env)  # fmt: skip
-    return time.perf_counter() - start
+    argv = [str(Path(sys.executable).parent / tool), *args]
+    seconds, USED[name] = timed(argv, env, LAB_CGROUP)
+    return seconds
 
 
 def main() -> None:
@@ -83,7 +76,7 @@ def main() -> None:
 
 def one_run(bundle_mb: int) -> None:
     names = [f"centre-{i:02d}" for i in range(1, SERVERS + 1)]
-    lab = Lab("bench")
+    lab = Lab(LAB)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["LPDEPLOY_HOME"] = str(home)

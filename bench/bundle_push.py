@@ -31,7 +31,7 @@ from pathlib import Path
 
 import content
 import yaml
-from machine import Used, clear_page_cache, cpu_time
+from machine import Used, clear_page_cache, cpu_time, timed
 
 from lpdeploy.bundle.build import build_bundle
 from lpdeploy.catalog import load_catalog
@@ -111,14 +111,6 @@ def timed_run(spec: RunSpec) -> tuple[float, float, float, Used]:
     return time.perf_counter() - begin, *delivery(events), used
 
 
-def timed(command: list[str]) -> tuple[float, Used]:
-    os.sync()
-    start = time.perf_counter()
-    with cpu_time() as used:
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start, used
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mixed-mb", type=int, default=0)
@@ -177,15 +169,15 @@ def main() -> None:
             # Each round measures the three side by side, in an order that turns with each
             # round, each first push from the same state (fresh()), so that no figure pays
             # for another's leftovers, or always has the fresh server.
-            steps = {
-                "rsync": lambda: rsync("/srv/rsync-baseline"),
-                # The cipher lpdeploy's push picks when both ends have AES (both do here):
-                # what of the push's speed is the cipher's.
-                "rsync_gcm": lambda: rsync("/srv/rsync-gcm", "-c", "aes128-gcm@openssh.com"),
-                "step": lpdeploy,
-            }
             folders = {"rsync": "/srv/rsync-baseline", "rsync_gcm": "/srv/rsync-gcm",
                        "step": "/srv/lpdeploy/bundles/big-course"}  # fmt: skip
+            steps = {
+                "rsync": lambda: rsync(folders["rsync"]),
+                # The cipher lpdeploy's push picks when both ends have AES (both do here):
+                # what of the push's speed is the cipher's.
+                "rsync_gcm": lambda: rsync(folders["rsync_gcm"], "-c", "aes128-gcm@openssh.com"),
+                "step": lpdeploy,
+            }
             order = list(steps)
             for number in range(1, args.rounds + 1):
                 measured: dict[str, dict[str, float]] = {}

@@ -5,12 +5,15 @@ and its page cache.
     with cpu_time() as used:   # the whole machine's CPU time over the step, from /proc/stat:
         ...                    # whether a slower step did more work or left cores waiting
     used.busy, used.idle, used.steal   # CPU-seconds over the step, all cores together
+    seconds, used = timed(argv)        # a command's wall time and CPU time, from a synced disk
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +76,18 @@ def cpu_time(servers: Path | None = None) -> Iterator[Used]:
         used.steal = steal
         used.servers = _cgroup_seconds(servers) - there
         used.here = _children_seconds() - here
+
+
+def timed(
+    argv: list[str], env: dict[str, str] | None = None, servers: Path | None = None
+) -> tuple[float, Used]:
+    """A command's wall time, and the machine's CPU time over it (`servers`: as cpu_time's).
+    It starts with no other step's writes still going to the disk."""
+    os.sync()
+    start = time.perf_counter()
+    with cpu_time(servers) as used:
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start, used
 
 
 def clear_page_cache(*hot: Path) -> None:
