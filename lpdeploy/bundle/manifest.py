@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Annotated, Literal
 
@@ -130,6 +132,15 @@ class BundleManifest(BundleMeta):
     def name(self) -> str:
         """Folder name of the bundle: `<id>-<version>`."""
         return f"{self.id}-{self.version}"
+
+    @property
+    def files_sha256(self) -> str:
+        """sha256 of the file list, each [path, size, sha256] in its order, as compact JSON:
+        what a server's bundle helper compares with the bundle.json in its staging before
+        it counts a staged bundle as there (playbooks/roles/bundle_loader/files/lpdeploy-bundle,
+        `files_digest`, computes the same)."""
+        listed = [[f.path, f.size, f.sha256] for f in self.files]
+        return hashlib.sha256(json.dumps(listed, separators=(",", ":")).encode()).hexdigest()
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:

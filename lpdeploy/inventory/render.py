@@ -60,6 +60,7 @@ def centre_vars(
                 "title": manifest.title,
                 "languages": list(manifest.languages),
                 "entry": entry,
+                "files_sha256": manifest.files_sha256,
                 "source": str(sources[(ref.id, ref.version)]),
             }
         )

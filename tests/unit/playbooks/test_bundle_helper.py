@@ -218,3 +218,58 @@ def test_install_removes_the_record_and_staging_the_plan_no_longer_wants(
     (tmp_path / "a" / ".hashes-2.json").write_text("{}")
     assert helper.install(str(tmp_path), planned(("a", "1")))["refused"] == []
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["1", "current"]
+
+
+def test_a_bundle_staged_whole_is_not_missing_and_installs_without_a_hash(
+    helper: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staged ahead, every file as the watch hashed it: the wave's push is not needed."""
+    push(tmp_path, "a", "1", {"x.bin": b"x" * 3000, "y.bin": b"y" * 4000})
+    staging, record = tmp_path / "a" / ".staging-1", tmp_path / "a" / ".hashes-1.json"
+    wanted = [{"id": "a", "version": "1", "files_sha256": helper.files_digest(str(staging))}]
+    assert helper.missing(str(tmp_path), wanted) == wanted  # nothing recorded yet
+    reader, writer = os.pipe()
+    os.close(writer)
+    with os.fdopen(reader) as stream:
+        helper.watch(str(staging), str(record), stats(staging), stream, poll=0.01)
+    monkeypatch.setattr(helper, "sha256", lambda path: pytest.fail(f"{path} hashed again"))
+    assert helper.missing(str(tmp_path), wanted) == []
+    assert helper.missing(str(tmp_path), [{"id": "a", "version": "1"}]) != []  # no digest given
+    assert helper.install(str(tmp_path), wanted)["activated"] == ["a"]
+
+
+def test_a_staging_not_whole_or_of_other_files_is_missing_and_never_installed(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    push(tmp_path, "a", "1", {"x.bin": b"x" * 3000, "y.bin": b"y" * 4000})
+    staging, record = tmp_path / "a" / ".staging-1", tmp_path / "a" / ".hashes-1.json"
+    wanted = [{"id": "a", "version": "1", "files_sha256": helper.files_digest(str(staging))}]
+    reader, writer = os.pipe()
+    os.close(writer)
+    with os.fdopen(reader) as stream:
+        helper.watch(str(staging), str(record), stats(staging), stream, poll=0.01)
+    (staging / "content" / "extra.bin").write_bytes(b"e")
+    assert helper.missing(str(tmp_path), wanted) == wanted  # something not in the manifest
+    (staging / "content" / "extra.bin").unlink()
+    (staging / "content" / "y.bin").write_bytes(b"Y" * 4000)  # changed since it was hashed
+    assert helper.missing(str(tmp_path), wanted) == wanted
+    other = [dict(wanted[0], files_sha256="0" * 64)]  # the same version of other files
+    (staging / "content" / "y.bin").write_bytes(b"y" * 4000)
+    assert helper.missing(str(tmp_path), other) == other
+    assert helper.install(str(tmp_path), other)["refused"] == [
+        {"id": "a", "problems": ["bundle.json: its files are not those of the planned bundle"]}
+    ]
+    assert not (tmp_path / "a" / "1").exists()
+
+
+def test_the_helper_digests_a_manifest_s_files_as_the_controller_does(
+    helper: ModuleType, tmp_path: Path
+) -> None:
+    from lpdeploy.bundle.manifest import BundleManifest
+
+    folders = sorted((HELPER.parents[4] / "bundles").glob("*-*/"))
+    assert len(folders) >= 5
+    for folder in folders:
+        manifest = BundleManifest.model_validate_json((folder / "bundle.json").read_bytes())
+        assert helper.files_digest(str(folder)) == manifest.files_sha256, folder.name
+    assert helper.files_digest(str(tmp_path)) is None  # no bundle.json
