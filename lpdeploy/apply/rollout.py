@@ -36,8 +36,8 @@ from lpdeploy.runner.hub import ROOT, Hub, hub_from, plan_hubs
 from lpdeploy.runner.inventory import inventory_connections
 from lpdeploy.runner.job import STOP_GRACE, Run
 from lpdeploy.runner.reduce import HostProgress, RunState, reduce_event
-from lpdeploy.runner.run import start_run
-from lpdeploy.runner.spec import build_spec
+from lpdeploy.runner.run import close_connections, start_run
+from lpdeploy.runner.spec import build_spec, control_path_dir
 
 UNCHANGED = "unchanged: the server holds this desired state"
 STAGE_PLAYBOOK = "stage.yml"
@@ -228,8 +228,14 @@ class Route:
 def apply_plan(
     rollout: Rollout, journal: Journal, progress: Progress, watch: AnsibleWatch | None = None
 ) -> ApplyResult:
-    manifests, sources = check_bundles(rollout.plan, rollout.catalog, list(rollout.trusted_keys))
-    connections = _connections(rollout)
+    with ThreadPoolExecutor(1) as pool:
+        # The inventory is read by ansible-inventory, a process of its own, while the bundles
+        # are hashed here; a bad bundle is still said first.
+        reading = pool.submit(_connections, rollout)
+        manifests, sources = check_bundles(
+            rollout.plan, rollout.catalog, list(rollout.trusted_keys)
+        )
+        connections = reading.result()
     routes = _routes(rollout, connections)
     known = set(connections) if rollout.inventory else None
     pinned = pinned_files(connections.values())
@@ -276,6 +282,7 @@ def apply_plan(
     except KeyboardInterrupt:
         result.stopped = "interrupted"
     finally:
+        close_connections(control_path_dir(rollout.workdir))
         result.hubs = {r.relay.hub.name: r.relay.sent for r in routes if r.relay is not None}
         result.sent_to_hub = sum(result.hubs.values())
         if result.stopped == "interrupted":
@@ -466,7 +473,7 @@ def _start_ahead(
         spec = build_spec(
             rollout.workdir / f"stage-ahead{f'-{route.name}' if route.name else ''}",
             route.inventories, playbook=stage, limit=",".join(hosts), forks=rollout.forks,
-            known_hosts=pinned, via=route.hub,
+            known_hosts=pinned, via=route.hub, connections=_connections_dir(rollout, route),
             extravars=_transfer_vars(rollout, route, len(hosts)),
         )  # fmt: skip
         relay = route.relay
@@ -671,6 +678,7 @@ def _run_wave(
             known_hosts=pinned,
             secrets={f"lpdeploy_secret_{name}": value for name, value in rollout.secrets.items()},
             via=route.hub,
+            connections=_connections_dir(rollout, route),
             extravars={
                 **_transfer_vars(rollout, route, len(members)),
                 "lpdeploy_push_progress": str(pushes),
@@ -747,6 +755,13 @@ def _open_gates(
     for one in ahead:
         if one.route == route.name and pushed:
             one.gate.set()
+
+
+def _connections_dir(rollout: Rollout, route: Route) -> Path | None:
+    """The SSH connections of this machine's runs outlive each: a server's staging run
+    opens the one its own wave then uses (apply_plan closes them as it ends). A hub's
+    runs keep theirs on the hub, each run its own."""
+    return control_path_dir(rollout.workdir) if route.hub is None else None
 
 
 def _transfer_vars(rollout: Rollout, route: Route, members: int) -> dict[str, Any]:

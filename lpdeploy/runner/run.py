@@ -44,11 +44,12 @@ def start_run(spec: RunSpec) -> Run:
 
 
 def _tidy(runner: Any, spec: RunSpec, sealed: Path) -> None:
-    """After a run: the one-time vault goes, its SSH connections close (with their folder),
-    and of the environment runner copied into artifacts/*/command only what lpdeploy set
-    stays (the user's may hold secrets)."""
+    """After a run: the one-time vault goes, its SSH connections close (with their folder)
+    unless they outlive it (RunSpec.connections), and of the environment runner copied into
+    artifacts/*/command only what lpdeploy set stays (the user's may hold secrets)."""
     sealed.unlink(missing_ok=True)
-    close_connections(control_path_dir(spec.private_data_dir))
+    if spec.connections is None:
+        close_connections(control_path_dir(spec.private_data_dir))
     command = Path(runner.config.artifact_dir) / "command"
     with contextlib.suppress(OSError, ValueError):
         document = json.loads(command.read_text(encoding="utf-8"))
@@ -74,8 +75,8 @@ def run_to_end(spec: RunSpec, on_event: Callable[[Event], None] | None = None) -
 
 def close_connections(folder: Path) -> None:
     """Close the shared SSH connections whose sockets are in `folder`, then remove it: no
-    other run uses them (each has a folder of its own), and ControlPersist would otherwise
-    keep them, and the folder for good, after the run."""
+    other run uses them (each run, or each apply, has a folder of its own), and
+    ControlPersist would otherwise keep them, and the folder for good, after the run."""
     for socket in sorted(folder.glob("*")):
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(

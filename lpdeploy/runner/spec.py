@@ -44,6 +44,10 @@ class RunSpec:
     """Files the module arguments name (a script): a relayed run ships them to the hub."""
     via: Hub | None = None
     """Run on this hub (relay.py) instead of here."""
+    connections: Path | None = None
+    """The folder of the run's shared SSH connections when they outlive it (apply's runs
+    from this machine share one, closed when the apply ends); None: the run's own, closed
+    as it ends."""
 
     def describe(self) -> dict[str, Any]:
         """What the run will do, as a JSON-ready document."""
@@ -77,11 +81,14 @@ def build_spec(
     secrets: dict[str, str] | None = None,
     files: Sequence[Path] = (),
     via: Hub | None = None,
+    connections: Path | None = None,
 ) -> RunSpec:
     """A spec with host keys checked, pipelining and ControlPersist on, minimal facts.
 
     `known_hosts`: the files pinned host keys are read from, all of them (OpenSSH takes the
     first UserKnownHostsFile it is given, and this one comes before the inventory's).
+    `connections`: a folder for the shared SSH connections that its owner closes, for runs
+    that follow one another to the same servers (RunSpec.connections).
     """
     home = private_data_dir.resolve()
     return RunSpec(
@@ -101,6 +108,7 @@ def build_spec(
         known_hosts=tuple(known_hosts),
         files=tuple(files),
         via=via,
+        connections=connections,
         envvars={
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_PIPELINING": "True",
@@ -109,7 +117,7 @@ def build_spec(
             # The large archives set sftp back on their tasks (piped is slower for megabytes).
             "ANSIBLE_SSH_TRANSFER_METHOD": "piped",
             "ANSIBLE_SSH_ARGS": ssh_args(known_hosts),
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir(home)),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(connections or control_path_dir(home)),
             # Sockets named as OpenSSH names them, so that rsync's ssh can share them.
             "ANSIBLE_SSH_CONTROL_PATH": "%(directory)s/%%C",
             "ANSIBLE_HOME": str(home / "ansible"),

@@ -61,8 +61,11 @@ def test_apply_serves_every_centre(lab: Lab, plan: Path, home: Path) -> None:
     assert code == 0, result
     runs = [run for run in home.glob("runs/*/*") if (run / "artifacts").is_dir()]
     assert any(run.name == "wave-1" for run in runs)
-    # Each run closed its shared SSH connections, and removed their folder, as it ended.
+    # The apply's runs shared their SSH connections (a later server's staging and its own
+    # wave), closed with their folder as the apply ended; no run kept one of its own.
     assert [run.name for run in runs if control_path_dir(run.resolve()).exists()] == []
+    applies = {run.parent.resolve() for run in runs}
+    assert applies and [a.name for a in applies if control_path_dir(a).exists()] == []
     assert {c["centre"]: c["outcome"] for c in result["centres"]} == dict.fromkeys(
         ["centre-01", "centre-02", "centre-03"], "changed"
     )
