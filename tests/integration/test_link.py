@@ -185,7 +185,9 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
 ) -> None:
     """While the canary (centre-03) runs, centre-02's bundle is pushed into staging; the
     canary's link is cut, so the run stops before wave 2: centre-02 holds every byte of
-    big-en, staged and inactive. Its own wave later finds it there and sends nothing."""
+    big-en, staged and inactive. Its own wave later finds it there and sends nothing.
+    The canary's link has 600 ms round trips until the cut: the staging runs at idle
+    priority, and on a machine busy with other tests it must still end first."""
     home = plan.parent
     (home / "waves.yaml").write_text(CANARY_PROFILE)
     waves = home / "waves.json"
@@ -203,6 +205,7 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
     for name in ("centre-02", "centre-03"):  # both run: the canary, and centre-02 after it
         (lab.host_dir(name) / "root" / "var/lib/lpdeploy/desired-state").unlink(missing_ok=True)
     try:
+        lab.shape(CENTRE, LinkShape(rate=RATE, delay_ms=300))
         first = subprocess.Popen(
             [*LPDEPLOY, *apply_args(lab, waves)], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env(home), stdin=subprocess.DEVNULL,
@@ -232,6 +235,7 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
         assert not bundles["ok"] and "big-en: not active" in bundles["detail"]
         assert "/courses/big-en/" not in portal(lab, "centre-02")
         lab.heal(CENTRE)
+        lab.shape(CENTRE, None)
         resumed = lpdeploy(home, *apply_args(lab, waves, "--resume"))
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         sent = {c["centre"]: c["bundle_bytes"] for c in json.loads(resumed.stdout)["centres"]}
@@ -241,3 +245,4 @@ def test_a_canary_failure_leaves_the_later_waves_bundles_staged_not_live(
         assert "/courses/big-en/" in portal(lab, "centre-02")
     finally:
         lab.heal(CENTRE)
+        lab.shape(CENTRE, None)
