@@ -76,6 +76,36 @@ def load_helper() -> types.ModuleType:
     return helper
 
 
+def test_rsyncs_output_is_read_whole_whatever_its_chunks(tmp_path: Path) -> None:
+    """rsync's output as it writes it (progress lines after "\\r", itemized lines, stats),
+    cut anywhere, some pieces slower than the reads gather: the last progress value, the
+    files found there and every other line come out as from the whole."""
+    helper = load_helper()
+    lines = [".d          ./", ".f          old.bin",
+             "\r      4,194,304  57%    0.00kB/s    0:00:00", ">f+++++++++ then.bin",
+             "\r      5,000,000  68%   10.00MB/s    0:00:01",
+             "\r      7,340,034 100%   10.00MB/s    0:00:01 (xfr#1, to-chk=0/3)", "",
+             "Number of files: 3 (reg: 2, dir: 1)", "Total bytes sent: 3,146,000", ""]  # fmt: skip
+    output = "\n".join(lines).replace("\n\r", "\r").encode()
+    pieces = [output[i : i + 7] for i in range(0, len(output), 7)]
+    script = tmp_path / "rsync.py"
+    script.write_text(
+        "import sys, time\n"
+        f"for number, piece in enumerate({pieces!r}):\n"
+        "    sys.stdout.buffer.write(piece); sys.stdout.flush()\n"
+        "    if number % 40 == 0: time.sleep(0.05)\n"
+    )
+    meter = helper.Meter(None, 7_340_034)
+    tree = {"old.bin": [4_194_304, 1], "then.bin": [3_145_730, 2]}
+    code, kept, errors = helper.run_rsync([sys.executable, str(script)], meter, tree)
+    assert (code, errors) == (0, "")
+    assert meter.current == 7_340_034 and meter.before == meter.present == 4_194_304
+    assert [line for line in kept.splitlines() if line] == [
+        ".d          ./", ".f          old.bin", ">f+++++++++ then.bin",
+        "Number of files: 3 (reg: 2, dir: 1)", "Total bytes sent: 3,146,000"]  # fmt: skip
+    assert helper.sent_bytes(kept) == 3_146_000 and helper.changed(kept.partition("Number")[0])
+
+
 def test_a_bandwidth_limit_goes_to_rsync_and_a_wrong_one_is_refused(tmp_path: Path) -> None:
     helper = load_helper()
     assert "--bwlimit=488" in helper.rsync("ssh", "src", "c:/t", 488)
