@@ -117,6 +117,9 @@ def build_spec(
             # The large archives set sftp back on their tasks (piped is slower for megabytes).
             "ANSIBLE_SSH_TRANSFER_METHOD": "piped",
             "ANSIBLE_SSH_ARGS": ssh_args(known_hosts),
+            # No terminal for `raw` tasks (roles/bundle_loader): their stdout is the command's
+            # alone, not mixed with its stderr, in "\r\n" lines.
+            "ANSIBLE_SSH_USETTY": "False",
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(connections or control_path_dir(home)),
             # Sockets named as OpenSSH names them, so that rsync's ssh can share them.
             "ANSIBLE_SSH_CONTROL_PATH": "%(directory)s/%%C",
