@@ -33,7 +33,8 @@ from lpdeploy.lab.fleet import CGROUP_ROOTS, Lab
 from lpdeploy.output import canonical_json, write_atomic
 from lpdeploy.plan import build_plan
 from lpdeploy.profile import load_profile
-from lpdeploy.runner.spec import build_spec
+from lpdeploy.runner.run import close_connections
+from lpdeploy.runner.spec import build_spec, control_path_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SERVERS = 5
@@ -134,6 +135,9 @@ def one_run(bundle_mb: int) -> None:
                 for wave in waves
             )  # fmt: skip
         finally:
+            # The raw runs' shared connections, and their folder (/tmp/lpd-cp-*), as an
+            # apply closes its own.
+            close_connections(control_path_dir(home / "raw"))
             lab.down()
     figures = {
         "bench": "apply_scale",
