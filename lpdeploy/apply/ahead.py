@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from lpdeploy.errors import NotRightError
@@ -20,6 +21,17 @@ from lpdeploy.runner.spec import RunSpec
 
 class AnsibleWatch(Protocol):
     def ansible_started(self, group: int) -> None: ...
+
+
+LOW = "19"
+"""The nice of a staging run's session (its autogroup's): the lowest there is."""
+
+
+def lower(pid: int) -> None:
+    """The autogroup of `pid`'s session at nice LOW (best effort: a kernel without
+    autogroups, or a run already over, changes nothing)."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(LOW)
 
 
 class Ahead:
@@ -63,12 +75,15 @@ class Ahead:
         if self.stop.is_set():
             return
         run = self.run = start_run(spec)
-        # Recorded, so that an apply after a killed one can end it too (a hub's Ansible
-        # runs on the hub: nothing here to record).
-        while watch is not None and spec.via is None and not run.finished:
+        # Lowered, all of its session, as its pushes lower themselves: the canary comes first.
+        # Recorded, so that an apply after a killed one can end it too (a hub's Ansible runs
+        # on the hub: nothing here to lower or record).
+        while spec.via is None and not run.finished:
             group = run.process_group()
             if group is not None:
-                watch.ansible_started(group)
+                lower(group)
+                if watch is not None:
+                    watch.ansible_started(group)
                 return
             time.sleep(0.2)
 

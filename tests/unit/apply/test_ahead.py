@@ -3,6 +3,7 @@ stop before the gate opens runs nothing."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -65,3 +66,24 @@ def test_a_direct_route_starts_at_once(started: list[RunSpec]) -> None:
     one = Ahead(SPEC, None)
     one.end(stop=False)
     assert started == [SPEC]
+
+
+def test_a_direct_routes_run_is_lowered_whole_as_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The staging run's session (its autogroup) goes to nice 19 once its Ansible is up:
+    the canary's wave comes first."""
+    ansible = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    seen: list[int] = []
+    try:
+        fake = SimpleNamespace(finished=False, process_group=lambda: ansible.pid)
+        monkeypatch.setattr(module, "start_run", lambda spec: fake)
+        one = Ahead(SPEC, None, watch=SimpleNamespace(ansible_started=seen.append))
+        one.thread.join(timeout=10)
+        autogroup = Path(f"/proc/{ansible.pid}/autogroup").read_text()
+    finally:
+        ansible.kill()
+        ansible.wait()
+    assert seen == [ansible.pid]
+    if "nice" in autogroup:  # a kernel with autogroups
+        assert autogroup.split("nice")[1].split()[0] == "19", autogroup
