@@ -1,9 +1,10 @@
 """One apply at a time per journal, and the clean-up after one that was killed.
 
 The lock is an flock on `<home>/apply.lock`: the kernel drops it when its holder dies,
-however it dies, so a stale lock is simply taken. The file also names the holder and the
-Ansible process group it started, so that the next apply can end an Ansible left running
-by an lpdeploy that was killed (SIGKILL) before it starts its own.
+however it dies, so a stale lock is simply taken. The file also names the holder, the
+Ansible process groups it started and the folder of its shared SSH connections, so that
+the next apply can end an Ansible left running by an lpdeploy that was killed (SIGKILL),
+and close the connections it left open, before it starts its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from lpdeploy.errors import LpdeployError
 from lpdeploy.runner.job import STOP_GRACE, is_ansible
+from lpdeploy.runner.run import close_connections
 
 
 class BusyError(LpdeployError):
@@ -34,8 +36,9 @@ class RunLock:
     guard: threading.Lock = field(default_factory=threading.Lock)
     """ansible_started is called from more than one thread (a wave and the staging ahead)."""
 
-    def acquire(self, plan: str) -> list[str]:
-        """Take the lock or raise BusyError naming the holder; return what was cleaned up."""
+    def acquire(self, plan: str, connections: Path | None = None) -> list[str]:
+        """Take the lock or raise BusyError naming the holder; return what was cleaned up.
+        `connections`: the folder of this apply's shared SSH connections."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
@@ -50,8 +53,11 @@ class RunLock:
                 "wait for it, or stop it with Ctrl-C, then `lpdeploy apply PLAN --resume`"
             ) from None
         self.fd = fd
-        cleaned = [end_left_over(group) for group in _read(fd).get("ansible", [])]
-        self._write({"pid": os.getpid(), "plan": plan, "started": time.time(), "ansible": []})
+        left = _read(fd)
+        cleaned = [end_left_over(group) for group in left.get("ansible", [])]
+        cleaned.append(close_left_open(left.get("connections")))
+        self._write({"pid": os.getpid(), "plan": plan, "started": time.time(), "ansible": [],
+                     "connections": str(connections) if connections else None})  # fmt: skip
         return [c for c in cleaned if c]
 
     def ansible_started(self, group: int) -> None:
@@ -89,6 +95,15 @@ def end_left_over(group: object) -> str:
         return ""
     stop_group(group, STOP_GRACE)
     return f"ended Ansible (pid {group}) left running by a killed apply"
+
+
+def close_left_open(folder: object) -> str:
+    """Close the SSH connections a killed apply left open (ControlPersist keeps them, and
+    their folder for good)."""
+    if not isinstance(folder, str) or not folder or not Path(folder).is_dir():
+        return ""
+    close_connections(Path(folder))
+    return f"closed the SSH connections a killed apply left open ({folder})"
 
 
 def stop_group(group: int, grace: float) -> None:

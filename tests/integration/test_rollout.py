@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from lpdeploy.lab.fleet import Lab
+from lpdeploy.runner.spec import control_path_dir
 
 from .test_lab import hosts, ssh
 
@@ -190,6 +191,9 @@ def test_a_killed_apply_is_cleaned_up_and_resumed(
     assert killed[1] == "killed"
     assert resumed[2] == killed[0]
     assert watch.found == [], watch.found
+    # The killed apply's shared SSH connections were closed by the next, their folder gone.
+    left = [d for d in (home / "runs").iterdir() if control_path_dir(d).exists()]
+    assert left == [], left
     checked = lpdeploy(home, "verify", str(plan), "--inventory", str(lab.inventory), "--json")
     assert checked.returncode == 0, checked.stdout
 
