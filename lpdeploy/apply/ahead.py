@@ -29,7 +29,8 @@ LOW = "19"
 
 def lower(pid: int) -> None:
     """The autogroup of `pid`'s session at nice LOW (best effort: a kernel without
-    autogroups, or a run already over, changes nothing)."""
+    autogroups, or a run already over, changes nothing). The push helper has its own
+    (bundle_loader's files/lpdeploy-push runs alone, without lpdeploy)."""
     with contextlib.suppress(OSError):
         Path(f"/proc/{pid}/autogroup").write_text(LOW)
 

@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 from lpdeploy.errors import LpdeployError
 from lpdeploy.runner.job import STOP_GRACE, is_ansible
 from lpdeploy.runner.run import close_connections
+from lpdeploy.runner.spec import CONTROL_PREFIX
 
 
 class BusyError(LpdeployError):
@@ -99,10 +101,15 @@ def end_left_over(group: object) -> str:
 
 def close_left_open(folder: object) -> str:
     """Close the SSH connections a killed apply left open (ControlPersist keeps them, and
-    their folder for good)."""
-    if not isinstance(folder, str) or not folder or not Path(folder).is_dir():
+    their folder for good). Only a folder of lpdeploy's own (control_path_dir) is touched,
+    whatever the lock file says: closing removes every file in it."""
+    if not isinstance(folder, str) or not folder:
         return ""
-    close_connections(Path(folder))
+    path = Path(folder)
+    ours = path.parent == Path(tempfile.gettempdir()) and path.name.startswith(CONTROL_PREFIX)
+    if not ours or path.is_symlink() or not path.is_dir():
+        return ""
+    close_connections(path)
     return f"closed the SSH connections a killed apply left open ({folder})"
 
 
