@@ -2,9 +2,10 @@
 
 The lock is an flock on `<home>/apply.lock`: the kernel drops it when its holder dies,
 however it dies, so a stale lock is simply taken. The file also names the holder, the
-Ansible process groups it started and the folder of its shared SSH connections, so that
-the next apply can end an Ansible left running by an lpdeploy that was killed (SIGKILL),
-and close the connections it left open, before it starts its own.
+Ansible process groups it started and its run folder (whose shared SSH connections are in
+control_path_dir of it), so that the next apply can end an Ansible left running by an
+lpdeploy that was killed (SIGKILL), and close the connections it left open, before it
+starts its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import fcntl
 import json
 import os
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ from typing import Any
 from lpdeploy.errors import LpdeployError
 from lpdeploy.runner.job import STOP_GRACE, is_ansible
 from lpdeploy.runner.run import close_connections
-from lpdeploy.runner.spec import CONTROL_PREFIX
+from lpdeploy.runner.spec import control_path_dir
 
 
 class BusyError(LpdeployError):
@@ -38,9 +38,9 @@ class RunLock:
     guard: threading.Lock = field(default_factory=threading.Lock)
     """ansible_started is called from more than one thread (a wave and the staging ahead)."""
 
-    def acquire(self, plan: str, connections: Path | None = None) -> list[str]:
+    def acquire(self, plan: str, workdir: Path | None = None) -> list[str]:
         """Take the lock or raise BusyError naming the holder; return what was cleaned up.
-        `connections`: the folder of this apply's shared SSH connections."""
+        `workdir`: this apply's run folder."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
@@ -57,9 +57,9 @@ class RunLock:
         self.fd = fd
         left = _read(fd)
         cleaned = [end_left_over(group) for group in left.get("ansible", [])]
-        cleaned.append(close_left_open(left.get("connections")))
+        cleaned.append(close_left_open(left.get("workdir")))
         self._write({"pid": os.getpid(), "plan": plan, "started": time.time(), "ansible": [],
-                     "connections": str(connections) if connections else None})  # fmt: skip
+                     "workdir": str(workdir) if workdir else None})  # fmt: skip
         return [c for c in cleaned if c]
 
     def ansible_started(self, group: int) -> None:
@@ -99,17 +99,16 @@ def end_left_over(group: object) -> str:
     return f"ended Ansible (pid {group}) left running by a killed apply"
 
 
-def close_left_open(folder: object) -> str:
+def close_left_open(workdir: object) -> str:
     """Close the SSH connections a killed apply left open (ControlPersist keeps them, and
-    their folder for good). Only a folder of lpdeploy's own (control_path_dir) is touched,
-    whatever the lock file says: closing removes every file in it."""
-    if not isinstance(folder, str) or not folder:
+    their folder for good). The folder is derived from the run folder the lock file names,
+    never taken from it: closing removes every file in it."""
+    if not isinstance(workdir, str) or not workdir:
         return ""
-    path = Path(folder)
-    ours = path.parent == Path(tempfile.gettempdir()) and path.name.startswith(CONTROL_PREFIX)
-    if not ours or path.is_symlink() or not path.is_dir():
+    folder = control_path_dir(Path(workdir))
+    if folder.is_symlink() or not folder.is_dir():
         return ""
-    close_connections(path)
+    close_connections(folder)
     return f"closed the SSH connections a killed apply left open ({folder})"
 
 

@@ -30,7 +30,6 @@ from lpdeploy.lab.fleet import CACHE
 from lpdeploy.plan.load import load_plan
 from lpdeploy.plan.model import Plan
 from lpdeploy.rates import parse_rate
-from lpdeploy.runner.spec import control_path_dir
 from lpdeploy.secrets import resolve_secrets
 from lpdeploy.settings import playbooks_dir, state_dir, trusted_keys_dir
 from lpdeploy.ui.console import err, print_json
@@ -198,7 +197,7 @@ def run_apply(
             bwlimit=bwlimit,
         )
         lock = RunLock(home / "apply.lock")
-        for said in lock.acquire(plan.profile.name, control_path_dir(rollout.workdir)):
+        for said in lock.acquire(plan.profile.name, rollout.workdir):
             err.print(said)
         journal = Journal(home / "journal.sqlite")
         try:

@@ -148,10 +148,7 @@ def tool_path() -> str:
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
 
 
-CONTROL_PREFIX = "lpd-cp-"
-
-
 def control_path_dir(home: Path) -> Path:
     """A short folder for SSH control sockets (a socket path has at most 108 bytes)."""
     digest = hashlib.sha256(str(home).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"{CONTROL_PREFIX}{digest}"
+    return Path(tempfile.gettempdir()) / f"lpd-cp-{digest}"
