@@ -2,21 +2,26 @@
 
 Threads do not scale here for small files: each one spends as long holding the GIL (open,
 read, close) as hashing, measured 735 MiB/s on one thread and 777 MiB/s on two. So the
-files are split into one share per core, balanced by bytes (largest first), and each
-share is hashed in its own process. Large files are hashed from a memory map in one call,
-which also skips a copy. Small jobs stay in this process, where starting workers would
-cost more than it saves.
+files are hashed by one process per core: the calling process and workers forked from it.
+Each takes the next file, largest first, from one shared counter until none is left, so
+that all end together whatever else the caller did meanwhile (it reads the manifest while
+the workers start). Large files are hashed from a memory map in one call, which also skips
+a copy. Small jobs stay in this process, where starting workers would cost more than it
+saves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import heapq
 import mmap
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 MAP_FROM = 1 << 20
@@ -50,10 +55,10 @@ def sha256_files(paths: Sequence[Path | str], workers: int | None = None) -> lis
 
 
 class ParallelHash:
-    """Hashing started in worker processes at once; `results()` does this process's share.
+    """Hashing started in worker processes at once; `results()` joins in from this process.
 
     Used as a context manager so that the caller can do other work (parse a manifest)
-    while the workers hash, and so that the workers are always shut down.
+    while the workers hash, and so that the workers are always ended.
     """
 
     def __init__(
@@ -61,49 +66,83 @@ class ParallelHash:
         paths: Sequence[Path | str],
         sizes: Sequence[int] | None = None,
         workers: int | None = None,
-        caller_bytes: int = 0,
+        parallel_from: int = PARALLEL_FROM,
     ) -> None:
-        """`caller_bytes`: work the caller does meanwhile, as bytes of hashing it equals."""
         workers = workers or os.cpu_count() or 1
         sizes = list(sizes) if sizes is not None else [_size(path) for path in paths]
-        self._shares = [list(range(len(paths)))]
-        if workers > 1 and len(paths) > 1 and sum(sizes) >= PARALLEL_FROM:
-            self._shares = _balance(sizes, workers, caller_bytes)
-        self._jobs = [[str(paths[i]) for i in share] for share in self._shares]
-        self._count = len(paths)
-        self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Future[list[Result]]] = []
+        # Largest first: what is left for the last claims is small, and all end together.
+        self._order = sorted(range(len(paths)), key=lambda i: -sizes[i])
+        self._paths = [str(paths[i]) for i in self._order]
+        parallel = len(paths) > 1 and sum(sizes) >= parallel_from
+        self._workers = min(workers, len(paths)) - 1 if parallel else 0
+        self._context = multiprocessing.get_context("fork")
+        self._next: Synchronized[int] | None = None
+        self._running: list[tuple[BaseProcess, Connection]] = []
 
     def __enter__(self) -> ParallelHash:
-        if len(self._jobs) > 1:
-            context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(max_workers=len(self._jobs) - 1, mp_context=context)
-            self._futures = [self._pool.submit(_hash_all, job) for job in self._jobs[1:]]
+        if self._workers:
+            self._next = self._context.Value("q", 0)
+            for _ in range(self._workers):
+                receiving, sending = self._context.Pipe(duplex=False)
+                worker = self._context.Process(
+                    target=_worker, args=(self._paths, self._next, sending), daemon=True
+                )
+                worker.start()
+                sending.close()
+                self._running.append((worker, receiving))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        for worker, receiving in self._running:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+            receiving.close()
+        self._running.clear()
 
     def results(self) -> list[Result]:
-        done = [_hash_all(self._jobs[0])] + [future.result() for future in self._futures]
-        results: list[Result] = [OSError("not hashed")] * self._count
-        for share, hashed in zip(self._shares, done, strict=True):
-            for index, result in zip(share, hashed, strict=True):
-                results[index] = result
+        """Every file's result, in the order of the paths given."""
+        found = _claim(self._paths, self._next)
+        for worker, receiving in self._running:
+            with contextlib.suppress(EOFError, OSError):  # a worker that died: below
+                found.update(receiving.recv())
+            worker.join()
+        buffer = bytearray(MAP_FROM)
+        results: list[Result] = [OSError("not hashed")] * len(self._paths)
+        for position, index in enumerate(self._order):
+            # A file a dead worker had taken is hashed here.
+            results[index] = found.get(position) or _hash_one(self._paths[position], buffer)
         return results
 
 
-def _hash_all(paths: list[str]) -> list[Result]:
-    """Hash a share of the files; the parent hashes the first share while workers do the rest."""
+def _claim(paths: list[str], counter: Synchronized[int] | None) -> dict[int, Result]:
+    """Hash the next file not yet taken, until none is left: {position: result}."""
     buffer = bytearray(MAP_FROM)
-    out: list[Result] = []
-    for path in paths:
-        try:
-            out.append(sha256_file(path, buffer))
-        except OSError as exc:
-            out.append(OSError(exc.errno, exc.strerror))
-    return out
+    done: dict[int, Result] = {}
+    while True:
+        if counter is None:
+            position = len(done)
+        else:
+            with counter.get_lock():
+                position = counter.value
+                counter.value = position + 1
+        if position >= len(paths):
+            return done
+        done[position] = _hash_one(paths[position], buffer)
+
+
+def _worker(paths: list[str], counter: Synchronized[int], results: Connection) -> None:
+    # Ctrl-C is the caller's to handle: it ends the workers as it leaves.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    results.send(_claim(paths, counter))
+    results.close()
+
+
+def _hash_one(path: str, buffer: bytearray) -> Result:
+    try:
+        return sha256_file(path, buffer)
+    except OSError as exc:  # as the bare OSError it was: it crosses a pipe
+        return OSError(exc.errno, exc.strerror)
 
 
 def _size(path: Path | str) -> int:
@@ -111,20 +150,6 @@ def _size(path: Path | str) -> int:
         return os.stat(path).st_size  # noqa: PTH116 - str paths, in a hot loop
     except OSError:
         return 0
-
-
-def _balance(sizes: list[int], shares: int, first_load: int = 0) -> list[list[int]]:
-    """Indexes split into `shares` lists of about equal bytes: largest first, to the lightest.
-
-    The first share, hashed by the calling process, starts with `first_load` bytes.
-    """
-    heap = [(first_load if n == 0 else 0, n) for n in range(shares)]
-    out: list[list[int]] = [[] for _ in range(shares)]
-    for index in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
-        load, n = heapq.heappop(heap)
-        out[n].append(index)
-        heapq.heappush(heap, (load + sizes[index] + 4096, n))
-    return [share for share in out if share]
 
 
 def tree_digest(folder: Path) -> str:

@@ -15,10 +15,15 @@ from lpdeploy.bundle.manifest import BundleManifest, FileEntry, unsafe_path
 from lpdeploy.document import Document, load_json, validate
 from lpdeploy.errors import InputError
 
-PARSE_COST = 16 << 10
-"""Reading one manifest entry costs about as much as hashing this many bytes."""
 Found = tuple[str, int]
 """(kind, size) of what is at a path: file, link, other."""
+KIND_PROBLEMS = {
+    "missing": "missing",
+    "link": "is a symbolic link (bundles hold only files)",
+    "behind-link": "is reached through a symbolic link",
+    "other": "not a regular file",
+}
+"""What is wrong with a manifest's file that is not a regular file where it says."""
 
 
 class Problem(BaseModel):
@@ -47,7 +52,7 @@ def verify_bundle(folder: Path, trusted: list[PublicKey]) -> Verdict:
     sizes = [found[path][1] for path in files]
     # The workers hash every file found while this process reads the manifest.
     paths = [f"{content}/{path}" for path in files]
-    with ParallelHash(paths, sizes, caller_bytes=len(files) * PARSE_COST) as pending:
+    with ParallelHash(paths, sizes) as pending:
         doc = load_json(folder / MANIFEST)
         problems, safe = _unsafe_entries(doc)
         manifest: BundleManifest = validate(BundleManifest, doc, {**doc.data, "files": safe})
@@ -107,15 +112,9 @@ def _check_files(
 def _file_problem(
     entry: FileEntry, found: dict[str, Found], hashes: dict[str, Result]
 ) -> str | None:
-    kind, size = found.get(entry.path, (_behind_link(entry.path, found), 0))
-    messages = {
-        "missing": "missing",
-        "link": "is a symbolic link (bundles hold only files)",
-        "behind-link": "is reached through a symbolic link",
-        "other": "not a regular file",
-    }
-    if kind in messages:
-        return messages[kind]
+    kind, size = found.get(entry.path) or (_behind_link(entry.path, found), 0)
+    if kind in KIND_PROBLEMS:
+        return KIND_PROBLEMS[kind]
     if size != entry.size:
         return f"size {size}, manifest says {entry.size}"
     result = hashes[entry.path]
