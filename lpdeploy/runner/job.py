@@ -41,7 +41,11 @@ class Run:
     """A run under way: its events arrive on `events`; `cancel()` asks it to stop."""
 
     spec: RunSpec
-    events: queue.Queue[Event] = field(default_factory=queue.Queue)
+    events: queue.SimpleQueue[Event] = field(default_factory=queue.SimpleQueue)
+    """Put by ansible-runner's thread, taken by the apply's. A SimpleQueue: its put never
+    waits on a lock. queue.Queue's takes its mutex in Python, and a Ctrl-C raised in the
+    taker between the mutex's acquire and the `with` that releases it left the mutex held:
+    runner's thread then waited on it for good, and so did the apply (a CI run, 2026-12-05)."""
     cancelled: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     runner: Any = None
