@@ -16,6 +16,9 @@ STORM = textwrap.dedent(
     from lpdeploy.runner.spec import build_spec
 
     sys.setswitchinterval(0.0002)
+    # Ctrl-C raises here, as in a terminal: a process started with SIGINT ignored (a test
+    # runner's worker) would otherwise keep it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run = Run(spec=build_spec(Path(sys.argv[1]), Path(sys.argv[1]) / "inventory.yml"))
     flags = {"go": False, "done": False, "stop": False}  # no locks: the storm would hit them
     puts = [0]
