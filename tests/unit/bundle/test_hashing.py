@@ -33,10 +33,22 @@ def expected(paths: list[Path]) -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_every_file_is_hashed_in_the_order_given(files: list[Path], workers: int) -> None:
+def test_every_file_is_hashed_in_the_order_given(
+    files: list[Path], workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    real = hashing._worker
+
+    def recorded(paths: list[str], counter: Synchronized[int], results: Connection) -> None:
+        """The worker, leaving a file named by its pid (a count that no early end races)."""
+        (ran / str(os.getpid())).touch()
+        real(paths, counter, results)
+
+    monkeypatch.setattr(hashing, "_worker", recorded)
     with ParallelHash(files, workers=workers, parallel_from=0) as pending:
-        assert len(multiprocessing.active_children()) == workers - 1
         assert pending.results() == expected(files)
+    assert len(list(ran.iterdir())) == workers - 1
     assert multiprocessing.active_children() == []
 
 
