@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lpdeploy.errors import LpdeployError
-from lpdeploy.runner.job import STOP_GRACE, is_ansible
+from lpdeploy.runner.job import STOP_GRACE, end_trees, is_ansible
 from lpdeploy.runner.run import close_connections
 from lpdeploy.runner.spec import control_path_dir
 
@@ -113,12 +113,15 @@ def close_left_open(workdir: object) -> str:
 
 
 def stop_group(group: int, grace: float) -> None:
-    """SIGINT to the group, then SIGKILL once `grace` seconds have passed."""
+    """SIGINT to the group, then, once `grace` seconds have passed, SIGKILL to it and to
+    every process under its leader (Ansible's workers, each in a session of its own)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGINT)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and _group_alive(group):
         time.sleep(0.1)
+    if is_ansible(group):  # still the one: its pid was not reused in the meantime
+        end_trees([group])
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
 

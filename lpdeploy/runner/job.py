@@ -10,6 +10,7 @@ import queue
 import secrets
 import shlex
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,18 @@ SECRETS_FILE = "secrets.vault.yml"
 Event = dict[str, Any]
 STOP_GRACE = 10.0
 """Seconds Ansible gets to end its current step after SIGINT, before it is killed."""
+END_TREES = """all=; level="$*"
+while [ -n "$level" ]; do
+  kill -STOP $level 2>/dev/null; all="$all $level"; next=
+  for p in $level; do next="$next $(pgrep -P "$p")"; done
+  level=$(echo $next)
+done
+[ -z "$all" ] || kill -KILL $all 2>/dev/null"""
+"""sh: SIGKILL the processes named in the arguments and every process under them, each
+stopped first, level by level, so that none starts a child unseen. Killing Ansible's group
+is not enough: its workers each run in a session of their own, and would go on with their
+task (a push, a command on a server) to its end. POSIX sh and procps' pgrep: this machine's
+or a hub's."""
 
 
 def is_ansible(pid: int) -> bool:
@@ -54,8 +67,11 @@ class Run:
     here leaves them where the controller reads them itself."""
 
     def cancel(self) -> None:
-        """Hard stop: ansible-runner kills Ansible's process group at its next poll."""
+        """Hard stop: Ansible and all it started are killed (ansible-runner then sees it end)."""
+        group = self.process_group()
         self.cancelled.set()
+        if group is not None:
+            end_trees([group])
 
     def process_group(self) -> int | None:
         """Ansible's process of this run (and group: runner starts it in a session of its
@@ -99,6 +115,15 @@ class Run:
     @property
     def finished(self) -> bool:
         return self.thread is not None and not self.thread.is_alive()
+
+
+def end_trees(roots: list[int]) -> None:
+    """Kill the processes and everything under them (END_TREES), on this machine."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            ["sh", "-c", END_TREES, "end-trees", *map(str, roots)],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
 
 
 def job_kwargs(spec: RunSpec, sealed: Path, sealed_there: Path) -> dict[str, Any]:

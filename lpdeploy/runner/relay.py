@@ -24,7 +24,7 @@ import yaml
 from lpdeploy.output import write_atomic
 from lpdeploy.runner import hub as hubs
 from lpdeploy.runner.hub import Hub
-from lpdeploy.runner.job import SECRETS_FILE, Event, Run, job_kwargs
+from lpdeploy.runner.job import END_TREES, SECRETS_FILE, Event, Run, job_kwargs
 from lpdeploy.runner.spec import RunSpec, ssh_args
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,10 +45,11 @@ class RelayRun(Run):
         return None  # Ansible runs on the hub: nothing here for a terminal's signals to reach
 
     def cancel(self) -> None:
-        """Hard stop: the worker cancels its job (ansible-runner kills Ansible's group)."""
+        """Hard stop: everything under the worker is killed, then the worker is told to
+        cancel (it sends its last events and removes the job's folder)."""
         if not self.cancelled.is_set():
             self.cancelled.set()
-            self._signal("kill -TERM $w")
+            self._signal(f'set -- $(pgrep -P "$w"); {END_TREES}; kill -TERM $w')
 
     def interrupt(self, grace: float) -> None:
         """SIGINT to Ansible's group on the hub, as Ctrl-C there would; hard after `grace`."""

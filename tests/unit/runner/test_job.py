@@ -1,12 +1,21 @@
 """A run's events under Ctrl-C: the thread that puts them never waits on the one that takes
-them, wherever a KeyboardInterrupt lands in the taker."""
+them, wherever a KeyboardInterrupt lands in the taker. A run stopped hard leaves nothing
+of Ansible's running."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+from lpdeploy.runner.job import end_trees
+from lpdeploy.runner.run import start_run
+from lpdeploy.runner.spec import build_spec
 
 STORM = textwrap.dedent(
     """
@@ -67,3 +76,76 @@ def test_the_runner_thread_never_waits_on_an_interrupted_apply(tmp_path: Path) -
     interrupts, puts_after = map(int, done.stdout.split())
     assert interrupts > 100  # the storm hit the taker
     assert puts_after > 0  # and the putting thread still puts
+
+
+def sleeper(pid_file: Path) -> str:
+    """A command for Ansible's command module: it writes its pid, then sleeps two minutes."""
+    return f"sh -c 'echo $$ > {pid_file}; exec sleep 120'"
+
+
+def gone(pid: int) -> bool:
+    """The process ended (a zombie has: an orphan's may wait long for a reaper)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"
+
+
+TREE = """
+setsid sh -c 'sleep 120 & echo $! >> "$0"; wait' "$0" &
+echo $! >> "$0"
+sleep 120 & echo $! >> "$0"
+wait
+"""
+"""A process with a child of its own session (its own child under it), as Ansible's
+workers are, and a plain child: each writes its pid to the file named in $0."""
+
+
+def test_end_trees_kills_a_tree_across_sessions(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    root = subprocess.Popen(["sh", "-c", TREE, str(pids)])
+    under: list[int] = []
+    try:
+        deadline = time.monotonic() + 10
+        while len(under) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            under = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
+        assert len({os.getsid(pid) for pid in under}) == 2  # one in a session of its own
+        end_trees([root.pid])
+        assert root.wait(timeout=10) == -signal.SIGKILL
+        assert all(gone(pid) for pid in under)
+    finally:
+        for pid in [root.pid, *under]:  # what a failed end_trees left
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        root.wait()
+
+
+def test_a_cancelled_run_leaves_nothing_of_ansible_running(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {sys.executable}\n"
+    )
+    pid_file = tmp_path / "sleeper.pid"
+    spec = build_spec(
+        tmp_path / "run", inventory, module="ansible.builtin.command",
+        module_args=sleeper(pid_file), limit="here",
+    )  # fmt: skip
+    run = start_run(spec)
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline and not run.finished
+        time.sleep(0.1)
+    ansible = run.process_group()
+    assert ansible is not None
+    run.cancel()
+    while not run.finished:
+        assert time.monotonic() < deadline + 30
+        time.sleep(0.1)
+    # Ansible ran the command from a worker in a session of its own: killing Ansible's
+    # group alone left it running to its end.
+    assert gone(ansible)
+    assert gone(int(pid_file.read_text()))

@@ -20,6 +20,8 @@ from lpdeploy.runner.relay import _on_hub, _stage, relay_problem
 from lpdeploy.runner.run import run_to_end, start_run
 from lpdeploy.runner.spec import build_spec
 
+from .test_job import gone, sleeper
+
 SECRET = "relayed-secret-77f"
 
 
@@ -62,10 +64,10 @@ def test_a_relayed_run_streams_events_back_and_leaves_nothing_on_the_hub(
     assert [p for p in written if SECRET.encode() in p.read_bytes()] == []
 
 
-def test_cancel_reaches_the_worker(tmp_path: Path, hub: Hub) -> None:
+def test_cancel_reaches_the_worker_and_all_under_it(tmp_path: Path, hub: Hub) -> None:
     spec = build_spec(
         tmp_path / "run", local_inventory(tmp_path), module="ansible.builtin.command",
-        module_args="sleep 120", limit="here", via=hub,
+        module_args=sleeper(tmp_path / "sleeper.pid"), limit="here", via=hub,
     )  # fmt: skip
     run = start_run(spec)
     jobs = tmp_path / "hub" / "jobs"
@@ -81,6 +83,8 @@ def test_cancel_reaches_the_worker(tmp_path: Path, hub: Hub) -> None:
     assert run.finished and time.monotonic() - started < 30
     assert not Path(f"/proc/{pid}").exists()
     assert list(jobs.iterdir()) == []
+    # The command Ansible's worker ran (in a session of its own) ended with it.
+    assert gone(int((tmp_path / "sleeper.pid").read_text()))
 
 
 def test_the_job_is_staged_with_the_hubs_paths(tmp_path: Path) -> None:
