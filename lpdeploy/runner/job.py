@@ -118,12 +118,24 @@ class Run:
 
 
 def end_trees(roots: list[int]) -> None:
-    """Kill the processes and everything under them (END_TREES), on this machine."""
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        subprocess.run(
+    """Kill the processes and everything under them (END_TREES), on this machine. A Ctrl-C
+    meanwhile waits for the script's end: cut between its stops and its kills, it would
+    leave the processes stopped for good."""
+    try:
+        script = subprocess.Popen(
             ["sh", "-c", END_TREES, "end-trees", *map(str, roots)],
-            capture_output=True, timeout=30, check=False,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
+    except OSError:
+        return
+    interrupted = False
+    while script.poll() is None:
+        try:
+            script.wait()
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def job_kwargs(spec: RunSpec, sealed: Path, sealed_there: Path) -> dict[str, Any]:

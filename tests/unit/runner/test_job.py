@@ -123,6 +123,36 @@ def test_end_trees_kills_a_tree_across_sessions(tmp_path: Path) -> None:
         root.wait()
 
 
+CUT = textwrap.dedent(
+    """
+    import os, signal, subprocess, sys, threading, time
+    from lpdeploy.runner import job
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    job.END_TREES = "sleep 1; " + job.END_TREES  # a script slow enough to be cut
+    sleeper = subprocess.Popen(["sleep", "120"])
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    try:
+        job.end_trees([sleeper.pid])
+    except KeyboardInterrupt:
+        waited = time.monotonic() - started
+        try:
+            print(round(waited, 1), sleeper.wait(timeout=5), flush=True)
+        finally:
+            sleeper.kill()  # a stopped one, where the script was cut
+    """
+)
+
+
+def test_a_ctrl_c_during_end_trees_waits_for_it_then_raises() -> None:
+    """Cut between its stops and its kills, the script would leave the tree stopped."""
+    done = subprocess.run([sys.executable, "-c", CUT], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    waited, status = done.stdout.split()
+    assert float(waited) >= 1.0 and int(status) == -signal.SIGKILL
+
+
 def test_a_cancelled_run_leaves_nothing_of_ansible_running(tmp_path: Path) -> None:
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(
