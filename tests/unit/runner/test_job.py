@@ -78,6 +78,15 @@ def test_the_runner_thread_never_waits_on_an_interrupted_apply(tmp_path: Path) -
     assert puts_after > 0  # and the putting thread still puts
 
 
+def local_inventory(tmp_path: Path) -> Path:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {sys.executable}\n"
+    )
+    return inventory
+
+
 def sleeper(pid_file: Path) -> str:
     """A command for Ansible's command module: it writes its pid, then sleeps two minutes."""
     return f"sh -c 'echo $$ > {pid_file}; exec sleep 120'"
@@ -162,11 +171,7 @@ def test_a_ctrl_c_during_end_trees_waits_for_it_then_raises() -> None:
 
 
 def test_a_cancelled_run_leaves_nothing_of_ansible_running(tmp_path: Path) -> None:
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text(
-        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
-        f"      ansible_python_interpreter: {sys.executable}\n"
-    )
+    inventory = local_inventory(tmp_path)
     pid_file = tmp_path / "sleeper.pid"
     spec = build_spec(
         tmp_path / "run", inventory, module="ansible.builtin.command",

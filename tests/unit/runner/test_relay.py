@@ -20,7 +20,7 @@ from lpdeploy.runner.relay import _on_hub, _stage, relay_problem
 from lpdeploy.runner.run import run_to_end, start_run
 from lpdeploy.runner.spec import build_spec
 
-from .test_job import gone, sleeper
+from .test_job import gone, local_inventory, sleeper
 
 SECRET = "relayed-secret-77f"
 
@@ -36,15 +36,6 @@ def fixture_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hub:
     monkeypatch.setattr(hubs, "VENV", sys.prefix)
     return LocalHub(name="hub", connection=Connection(host="hub", address="127.0.0.1"),
                     known_hosts=())  # fmt: skip
-
-
-def local_inventory(tmp_path: Path) -> Path:
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text(
-        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
-        f"      ansible_python_interpreter: {sys.executable}\n"
-    )
-    return inventory
 
 
 def test_a_relayed_run_streams_events_back_and_leaves_nothing_on_the_hub(
